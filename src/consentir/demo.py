@@ -1,0 +1,163 @@
+"""Demo data: the citizen movement "Victoires Populaires", its board and two local collectives.
+
+Idempotent: run it again and it changes nothing, and prints the same sign-in details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from consentir import db
+from consentir.accounts import store as accounts
+from consentir.credentials import hash_password
+from consentir.spaces import store as spaces
+from consentir.spaces.rules import Role
+from consentir.spaces.store import Signature
+
+DEMO_PASSWORD = "demo-consentir"  # noqa: S105 - printed for people trying the demo
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    name: str
+    town: str
+
+
+PEOPLE = [
+    Person("camille", "Camille Moreau", "Lyon"),
+    Person("karim", "Karim Benali", "Villeurbanne"),
+    Person("lea", "Léa Fontaine", "Lyon"),
+    Person("thomas", "Thomas Girard", "Vénissieux"),
+    Person("aicha", "Aïcha Diallo", "Villeurbanne"),
+    Person("julien", "Julien Roche", "Lyon"),
+    Person("ines", "Inès Laurent", "Bron"),
+    Person("marc", "Marc Petit", "Villeurbanne"),
+    Person("sophie", "Sophie Nguyen", "Lyon"),
+    Person("hugo", "Hugo Lambert", "Caluire-et-Cuire"),
+    Person("nadia", "Nadia Haddad", "Vaulx-en-Velin"),
+    Person("pierre", "Pierre Dubois", "Lyon"),
+]
+
+CHARTER = """# Charte de coopération de Victoires Populaires
+
+1. **Raison d'être.** Nous agissons ensemble pour la justice sociale et une vie locale où chacun
+   a sa place.
+2. **Décider par consentement.** Une proposition est adoptée quand personne n'a d'objection
+   raisonnée : elle est « assez bonne pour maintenant, assez sûre pour essayer ».
+3. **Écoute.** Chacun parle à son tour, on écoute sans interrompre, on cherche à comprendre.
+4. **Mandats.** Les rôles sont confiés par élection sans candidat, pour une durée définie,
+   et rendent compte au cercle qui les a confiés.
+5. **Transparence.** Nos décisions et nos mandats sont consignés et consultables par les membres.
+"""
+
+# (slug, name, kind, prefix, parent slug, description, members: key → role)
+SPACES = [
+    (
+        "victoires-populaires",
+        "Victoires Populaires",
+        "collective",
+        "VP",
+        None,
+        "Mouvement citoyen de la métropole lyonnaise : justice sociale, mobilité, vie locale.",
+        {p.key: Role.MEMBER for p in PEOPLE}
+        | {"camille": Role.ADMIN, "karim": Role.FACILITATOR, "lea": Role.FACILITATOR},
+    ),
+    (
+        "conseil-administration",
+        "Conseil d'Administration",
+        "governance",
+        "CA",
+        "victoires-populaires",
+        "Le cercle qui confie les mandats et veille à la raison d'être du mouvement.",
+        {"camille": Role.ADMIN, "karim": Role.FACILITATOR, "lea": Role.MEMBER,
+         "thomas": Role.MEMBER, "aicha": Role.MEMBER},
+    ),
+    (
+        "mobilite-villeurbanne",
+        "Mobilité douce à Villeurbanne",
+        "collective",
+        "MOB",
+        "victoires-populaires",
+        "Des pistes cyclables continues et des trottoirs praticables autour des écoles.",
+        {"karim": Role.ADMIN, "aicha": Role.FACILITATOR, "marc": Role.MEMBER,
+         "nadia": Role.MEMBER, "hugo": Role.MEMBER},
+    ),
+    (
+        "vie-locale-croix-rousse",
+        "Vie locale à la Croix-Rousse",
+        "collective",
+        "VL",
+        "victoires-populaires",
+        "Une maison de quartier ouverte à tous et des fêtes de rue chaque saison.",
+        {"lea": Role.ADMIN, "sophie": Role.FACILITATOR, "julien": Role.MEMBER,
+         "pierre": Role.MEMBER, "ines": Role.MEMBER},
+    ),
+]  # fmt: skip
+
+
+def email_of(person: Person) -> str:
+    return f"{person.key}@demo.consentir.org"
+
+
+async def load(pool: db.Pool) -> list[tuple[str, str, str]]:
+    """Create the demo if it is not there; returns (name, email, role summary) per person."""
+    async with db.transaction(pool) as conn:
+        if await conn.fetchval("SELECT 1 FROM spaces WHERE slug = $1", SPACES[0][0]) is None:
+            await _create(conn)
+    return [(p.name, email_of(p), _roles(p.key)) for p in PEOPLE]
+
+
+async def _create(conn: db.Connection) -> None:
+    password_hash = await hash_password(DEMO_PASSWORD)
+    users = {}
+    for person in PEOPLE:
+        users[person.key] = await accounts.create_user(
+            conn,
+            email=email_of(person),
+            name=person.name,
+            password_hash=password_hash,
+            instance_admin=person.key == "camille",
+            confirmed=True,
+        )
+    created: dict[str, spaces.Space] = {}
+    for slug, name, kind, prefix, parent, description, roles in SPACES:
+        admin = next(key for key, role in roles.items() if role is Role.ADMIN)
+        space = await spaces.create_space(
+            conn,
+            actor_id=users[admin].id,
+            name=name,
+            slug=slug,
+            kind=kind,  # type: ignore[arg-type]
+            description=description,
+            decision_prefix=prefix,
+            parent_id=created[parent].id if parent else None,
+        )
+        created[slug] = space
+        charter_id = None
+        if parent is None:
+            await spaces.publish_charter(
+                conn, space.id, CHARTER, "Première version", expected=0,
+                actor_id=users[admin].id,
+            )  # fmt: skip
+            charter_id = await spaces.current_charter_id(conn, space.id)
+        for key, role in roles.items():
+            if key != admin:
+                await conn.execute(
+                    "INSERT INTO memberships (space_id, user_id, role) VALUES ($1, $2, $3)",
+                    space.id,
+                    users[key].id,
+                    role.value,
+                )
+            if charter_id is not None:
+                person = next(p for p in PEOPLE if p.key == key)
+                await spaces.sign_charter(
+                    conn, space.id, charter_id, users[key].id,
+                    Signature(person.name, person.town, date(2026, 9, 12)),
+                )  # fmt: skip
+
+
+def _roles(key: str) -> str:
+    names = {Role.ADMIN: "admin", Role.FACILITATOR: "facilitateur·rice", Role.MEMBER: "membre"}
+    return ", ".join(f"{slug}: {names[roles[key]]}" for slug, *_, roles in SPACES if key in roles)

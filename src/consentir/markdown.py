@@ -1,0 +1,36 @@
+"""Markdown → safe HTML: CommonMark without raw HTML, then sanitised with an allow-list."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_PARSER = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_PARSER.enable(["table", "strikethrough"])
+
+_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre",
+    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+
+
+def render(text: str, *, top_heading: int = 3) -> Markup:
+    """HTML safe to put in a page: no script, no style, no event handler, no raw HTML;
+    links only to http(s) and mailto, opened without handing over the page. Headings are
+    moved down so that the text's `#` is an h`top_heading`: a page keeps its own outline."""
+    tokens = _PARSER.parse(text)
+    shift = top_heading - 1
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
+    html = _PARSER.renderer.render(tokens, _PARSER.options, {})
+    clean = nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow noopener noreferrer",
+    )
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above

@@ -1,0 +1,26 @@
+"""Emails: plain-text templates in templates/emails/, written in the recipient's language.
+
+A template's first line is the subject; the rest is the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from consentir.web.i18n import current_locale
+
+
+def compose(
+    request: Request[Any, Any, Any], template: str, locale: str, **context: Any
+) -> tuple[str, str]:
+    engine = request.app.template_engine
+    assert engine is not None
+    token = current_locale.set(locale)
+    try:
+        text = engine.get_template(f"emails/{template}.txt").render(**context)
+    finally:
+        current_locale.reset(token)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"

@@ -1,0 +1,111 @@
+"""Errors → responses: a page with the request id for people, problem+json for the API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect
+
+from consentir.errors import N_, DomainError
+from consentir.logs import request_id
+from consentir.web.i18n import gettext
+from consentir.web.templates import render_now
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Titles for plain HTTP statuses, translated at render time.
+_STATUS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", N_("The request could not be understood.")),
+    401: ("not_authenticated", N_("You need to sign in to do this.")),
+    403: ("forbidden", N_("You are not allowed to do this.")),
+    404: ("not_found", N_("This page does not exist, or you cannot see it.")),
+    405: ("method_not_allowed", N_("This address does not accept that kind of request.")),
+    409: ("conflict", N_("Someone changed this at the same time. Please look again.")),
+    413: ("too_large", N_("What you sent is too large.")),
+    422: ("invalid", N_("Some of what you sent is not valid.")),
+    429: ("too_many_requests", N_("Too many attempts. Please wait a moment and try again.")),
+    500: ("internal_error", N_("Something went wrong on our side. We have been told.")),
+    503: ("unavailable", N_("The service is unavailable for a moment. Please try again.")),
+}
+
+
+def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "html" not in accept
+
+
+def _classify(exc: Exception) -> tuple[int, str, str, str | None, list[dict[str, str]]]:
+    """(status, code, title, detail, field errors) for any exception."""
+    if isinstance(exc, DomainError):
+        message = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        fields = [{"field": exc.field, "message": message}] if exc.field else []
+        return exc.status, exc.code, message, None, fields
+    if isinstance(exc, ValidationException):
+        fields = [
+            {"field": str(item.get("key") or item.get("source") or ""), "message": item["message"]}
+            for item in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(item, dict) and "message" in item
+        ]
+        code, title = _STATUS[400]
+        return 400, "validation_failed", gettext(title), exc.detail, fields
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        code, title = _STATUS.get(status, (f"http_{status}", exc.detail))
+        return status, code, gettext(title), None, []
+    code, title = _STATUS[500]
+    return 500, code, gettext(title), None, []
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status, code, title, detail, fields = _classify(exc)
+    rid = request_id.get() or ""
+    if status >= 500:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if wants_problem_json(request):
+        body: dict[str, Any] = {
+            "type": f"urn:consentir:problem:{code}",
+            "title": title,
+            "status": status,
+            "code": code,
+            "instance": request.url.path,
+            "request_id": rid,
+        }
+        if detail:
+            body["detail"] = detail
+        if fields:
+            body["errors"] = fields
+        return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if status == 401:  # a page that needs a signed-in person: ask them to sign in, then return
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = "/signin?" + urlencode({"next": target})
+        if request.headers.get("hx-request"):
+            return Response(None, status_code=200, headers={"HX-Redirect": location})
+        return Redirect(location, status_code=303)
+    try:
+        response = render_now(
+            request,
+            "error.html",
+            {"status": status, "code": code, "title": title, "detail": None},
+            status=status,
+        )
+        response.headers.update(headers)
+        return response
+    except Exception:  # the page itself failed: never hide the request id behind a blank 500
+        log.exception("error page failed")
+        return Response(
+            f"{status} — {title}\nrequest id: {rid}\n",
+            status_code=status,
+            media_type=MediaType.TEXT,
+        )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {Exception: handle_exception}

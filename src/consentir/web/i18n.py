@@ -1,0 +1,98 @@
+"""Translations and locale formatting.
+
+Message ids are English; `locales/<lang>/LC_MESSAGES/messages.po` holds the French and
+English texts (`make i18n` extracts new strings into both). The catalogues are compiled in
+memory at start, so there is no build step and no compiled file to keep in git.
+The locale of the request being served lives in a context variable set by the middleware.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from consentir.resources import resource_dir
+
+LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+LOCALE_COOKIE = "lang"
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> Translations:
+    path = resource_dir("locales") / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str) -> str:
+    return translations(current_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return str(translations(current_locale.get()).pgettext(context, message))
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The locale a request gets: its `lang` cookie, else Accept-Language, else French."""
+    if cookie in LOCALES:
+        return cookie
+    if accept_language:
+        offers = []
+        for position, part in enumerate(accept_language.split(",")):
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            offers.append((-quality, position, tag.strip().lower()[:2]))
+        for negative_quality, _position, language in sorted(offers):
+            if language in LOCALES and negative_quality < 0:  # q=0 means "not this one"
+                return language
+    return DEFAULT_LOCALE
+
+
+# Times are stored in UTC and shown in the instance's time zone (TIME_ZONE).
+display_zone: ZoneInfo = ZoneInfo("Europe/Paris")
+
+
+def set_time_zone(name: str) -> None:
+    global display_zone
+    display_zone = ZoneInfo(name)
+
+
+def format_when(value: datetime, form: str = "medium") -> str:
+    return format_datetime(
+        value, format=form, tzinfo=display_zone, locale=Locale.parse(current_locale.get())
+    )
+
+
+def format_day(value: date, form: str = "long") -> str:
+    return format_date(value, format=form, locale=Locale.parse(current_locale.get()))
+
+
+def format_number(value: float) -> str:
+    return format_decimal(value, locale=Locale.parse(current_locale.get()))

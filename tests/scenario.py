@@ -1,0 +1,111 @@
+"""A space with a person in every role, built once per test session into a template database.
+
+Space `alpha` has a charter (version 1) that everyone signed except `unsigned`; space `beta`
+belongs to someone else entirely. Each role has a live session and an API token, so a test
+can act as anyone without paying for a password check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import asyncpg
+
+from consentir import db
+from consentir.accounts import store as accounts
+from consentir.credentials import PASSWORD_HASHER
+from consentir.spaces import store as spaces
+from consentir.spaces.rules import Role
+from consentir.spaces.store import Signature
+
+PASSWORD = "correct horse battery staple"
+PASSWORD_HASH = PASSWORD_HASHER.hash(PASSWORD)
+
+# Who takes part in the access tests, least privileged first.
+ROLES = ("anonymous", "outsider", "unsigned", "member", "facilitator", "admin", "instance_admin")
+SIGNED_IN = ROLES[1:]
+
+
+@dataclass
+class Scenario:
+    user_ids: dict[str, int] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+    api_tokens: dict[str, str] = field(default_factory=dict)
+    api_token_ids: dict[str, int] = field(default_factory=dict)
+    target_id: int = 0  # a plain member of alpha whom admins can act upon
+    invitation_id: int = 0
+    invitation_token: str = ""
+    reset_token: str = ""
+    confirm_token: str = ""
+    change_token: str = ""
+
+    def email(self, role: str) -> str:
+        return f"{role.replace('_', '-')}@example.org"
+
+
+async def build(pool: asyncpg.Pool) -> Scenario:
+    scenario = Scenario()
+    async with db.transaction(pool) as conn:
+        users = {}
+        for role in (*SIGNED_IN, "target", "beta_owner"):
+            users[role] = await accounts.create_user(
+                conn,
+                email=scenario.email(role),
+                name=role.replace("_", " ").title(),
+                password_hash=PASSWORD_HASH,
+                instance_admin=role == "instance_admin",
+                confirmed=role != "member",
+            )
+            scenario.user_ids[role] = users[role].id
+        alpha = await spaces.create_space(
+            conn, actor_id=users["admin"].id, name="Alpha", slug="alpha", kind="collective",
+            description="Le collectif **Alpha**.", decision_prefix="AL",
+        )  # fmt: skip
+        await spaces.create_space(
+            conn, actor_id=users["beta_owner"].id, name="Beta", slug="beta",
+            kind="governance", description="", decision_prefix="BE",
+        )  # fmt: skip
+        for role, level in (
+            ("unsigned", Role.MEMBER),
+            ("member", Role.MEMBER),
+            ("facilitator", Role.FACILITATOR),
+            ("target", Role.MEMBER),
+        ):
+            await conn.execute(
+                "INSERT INTO memberships (space_id, user_id, role) VALUES ($1, $2, $3)",
+                alpha.id,
+                users[role].id,
+                level.value,
+            )
+        await spaces.publish_charter(
+            conn, alpha.id, "# Charte\n\nNous décidons par consentement.", "",
+            expected=0, actor_id=users["admin"].id,
+        )  # fmt: skip
+        charter_id = await spaces.current_charter_id(conn, alpha.id)
+        assert charter_id is not None
+        for role in ("member", "facilitator", "admin", "target"):
+            await spaces.sign_charter(
+                conn, alpha.id, charter_id, users[role].id,
+                Signature(users[role].name, "Lyon", date(2026, 11, 1)),
+            )  # fmt: skip
+        for role in SIGNED_IN:
+            scenario.sessions[role] = await accounts.start_session(
+                conn, users[role], replaces=None, user_agent="tests"
+            )
+            token_id, token = await accounts.create_api_token(conn, users[role].id, "tests")
+            scenario.api_tokens[role] = token
+            scenario.api_token_ids[role] = token_id
+        scenario.target_id = users["target"].id
+        scenario.invitation_id, scenario.invitation_token = await spaces.invite(
+            conn, alpha.id, email="invitee@example.org", role=Role.MEMBER,
+            actor_id=users["admin"].id,
+        )  # fmt: skip
+        scenario.reset_token = await accounts.issue_link(conn, users["member"].id, "reset_password")
+        scenario.confirm_token = await accounts.issue_link(
+            conn, users["member"].id, "confirm_email"
+        )
+        scenario.change_token = await accounts.issue_link(
+            conn, users["member"].id, "change_email", new_email="member-new@example.org"
+        )
+    return scenario

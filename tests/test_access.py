@@ -1,0 +1,268 @@
+"""Who may do what: every route, asked by every kind of person.
+
+The table below has one row per route. A route added without a row fails
+`test_every_route_has_a_rule`, so no page or API call ships without its access rule.
+Refused requests must also leave no trace: the journal does not grow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from consentir import db
+from consentir.app import create_app
+from consentir.config import Settings
+from tests.helpers import TEST_SECRET
+from tests.scenario import ROLES, Scenario
+from tests.web import Client, act_as, csrf_token
+
+OK = "ok"  # 2xx, or a redirect that is not to the sign-in page
+SIGNIN = "signin"  # pages: redirected to sign in; API: 401
+FORBIDDEN = "forbidden"  # 403
+MISSING = "missing"  # 404 (also for what exists but may not be seen)
+CONFLICT = "conflict"  # 409: allowed, but refused by a rule of the process
+
+
+def roles(**outcomes: str) -> dict[str, str]:
+    default = outcomes.pop("default", OK)
+    return {role: outcomes.get(role, default) for role in ROLES}
+
+
+PUBLIC = roles()
+SIGNED_IN = roles(anonymous=SIGNIN)
+VIEW_SPACE = roles(anonymous=SIGNIN, outsider=MISSING)
+ADMIN_OF_SPACE = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
+    facilitator=FORBIDDEN,
+)  # fmt: skip
+INSTANCE_ADMIN = roles(default=FORBIDDEN, anonymous=SIGNIN, instance_admin=OK)
+API_SIGNED_IN = roles(anonymous=SIGNIN)
+API_VIEW_SPACE = roles(anonymous=SIGNIN, outsider=MISSING)
+
+
+@dataclass
+class Rule:
+    method: str
+    path: str  # the route's template, as Litestar lists it
+    outcomes: dict[str, str]
+    url: str = ""  # the concrete address; defaults to `path`
+    data: dict[str, Any] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+
+
+RULES = [
+    Rule("GET", "/", PUBLIC),
+    Rule("GET", "/healthz", PUBLIC),
+    Rule("GET", "/schema", PUBLIC),
+    Rule("GET", "/schema/openapi.json", PUBLIC),
+    Rule("GET", "/schema/{path:str}", roles(default=MISSING), url="/schema/nothing-here"),
+    Rule("GET", "/static/{file_path:path}", PUBLIC, url="/static/consentir.css"),
+    Rule("POST", "/lang", PUBLIC, data={"lang": "en", "next": "/"}),
+    Rule("GET", "/signin", PUBLIC),
+    # Wrong password each time: after 5 failures for one account, the limiter answers 429.
+    Rule("POST", "/signin",
+         roles(default="bad_request", admin="too_many", instance_admin="too_many"),
+         data={"email": "x@example.org", "password": "wrong"}),
+    Rule("POST", "/signout", PUBLIC),
+    # Sign-up is closed unless the instance opens it (SIGNUP_OPEN): then it is public.
+    Rule("GET", "/signup", roles(default=MISSING)),
+    Rule("POST", "/signup", roles(default=MISSING), data={"name": "N", "email": "n@example.org",
+                                                        "password": "long enough pw"}),
+    Rule("GET", "/password/forgot", PUBLIC),
+    Rule("POST", "/password/forgot", PUBLIC, data={"email": "member@example.org"}),
+    Rule("GET", "/password/reset/{token:str}", PUBLIC, url="/password/reset/{reset_token}"),
+    Rule("POST", "/password/reset/{token:str}", PUBLIC, url="/password/reset/{reset_token}",
+         data={"password": "a brand new password"}),
+    Rule("GET", "/email/{purpose:str}/{token:str}", PUBLIC, url="/email/confirm/{confirm_token}"),
+    Rule("POST", "/email/{purpose:str}/{token:str}", PUBLIC, url="/email/change/{change_token}"),
+    Rule("GET", "/profile", SIGNED_IN),
+    Rule("POST", "/profile", SIGNED_IN, data={"name": "Renamed", "locale": "en"}),
+    Rule("POST", "/profile/email", SIGNED_IN, data={"email": "somewhere@example.org"}),
+    Rule("POST", "/profile/confirmation", SIGNED_IN),
+    Rule("POST", "/profile/tokens", SIGNED_IN, data={"name": "script"}),
+    # Only the owner may revoke a token; for anyone else it does not exist.
+    Rule("POST", "/profile/tokens/{token_id:int}/revoke",
+         roles(default=MISSING, anonymous=SIGNIN, member=OK),
+         url="/profile/tokens/{member_token_id}/revoke"),
+    Rule("GET", "/spaces", SIGNED_IN),
+    Rule("GET", "/spaces/new", INSTANCE_ADMIN),
+    Rule("POST", "/spaces", INSTANCE_ADMIN, data={"name": "Gamma", "kind": "collective",
+                                                "decision_prefix": "GA"}),
+    Rule("GET", "/s/{slug:str}", VIEW_SPACE, url="/s/alpha"),
+    Rule("GET", "/s/{slug:str}/members", VIEW_SPACE, url="/s/alpha/members"),
+    Rule("GET", "/s/{slug:str}/charter", VIEW_SPACE, url="/s/alpha/charter"),
+    Rule("POST", "/s/{slug:str}/charter/sign",
+         roles(anonymous=SIGNIN, outsider=MISSING, instance_admin=FORBIDDEN),
+         url="/s/alpha/charter/sign",
+         data={"charter_version": "1", "signed_name": "N", "place": "Lyon",
+               "signed_on": "2026-11-23"}),
+    Rule("GET", "/s/{slug:str}/charter/edit", ADMIN_OF_SPACE, url="/s/alpha/charter/edit"),
+    Rule("POST", "/s/{slug:str}/charter", ADMIN_OF_SPACE, url="/s/alpha/charter",
+         data={"body": "# Charte v2", "expected_version": "1", "note": "v2"}),
+    Rule("GET", "/s/{slug:str}/settings", ADMIN_OF_SPACE, url="/s/alpha/settings"),
+    Rule("POST", "/s/{slug:str}/settings", ADMIN_OF_SPACE, url="/s/alpha/settings",
+         data={"name": "Alpha bis", "decision_prefix": "AL", "version": "1"}),
+    Rule("GET", "/s/{slug:str}/spaces/new", ADMIN_OF_SPACE, url="/s/alpha/spaces/new"),
+    Rule("POST", "/s/{slug:str}/spaces", ADMIN_OF_SPACE, url="/s/alpha/spaces",
+         data={"name": "Cercle", "kind": "governance", "decision_prefix": "CE"}),
+    Rule("POST", "/s/{slug:str}/invitations", ADMIN_OF_SPACE, url="/s/alpha/invitations",
+         data={"email": "new@example.org", "role": "member"}),
+    Rule("POST", "/s/{slug:str}/invitations/{invitation_id:int}/revoke", ADMIN_OF_SPACE,
+         url="/s/alpha/invitations/{invitation_id}/revoke"),
+    Rule("POST", "/s/{slug:str}/members/{user_id:int}/role", ADMIN_OF_SPACE,
+         url="/s/alpha/members/{target_id}/role", data={"role": "facilitator"}),
+    Rule("POST", "/s/{slug:str}/members/{user_id:int}/remove", ADMIN_OF_SPACE,
+         url="/s/alpha/members/{target_id}/remove"),
+    # The only administrator may not leave (the space would have none).
+    Rule("POST", "/s/{slug:str}/leave",
+         roles(anonymous=SIGNIN, outsider=MISSING, admin=CONFLICT, instance_admin=FORBIDDEN),
+         url="/s/alpha/leave"),
+    Rule("GET", "/invitations/{token:str}", PUBLIC, url="/invitations/{invitation_token}"),
+    # The invitation is for invitee@example.org: anyone signed in as someone else is refused.
+    Rule("POST", "/invitations/{token:str}", roles(default=FORBIDDEN, anonymous=OK),
+         url="/invitations/{invitation_token}",
+         data={"name": "Invitee", "password": "invitee password", "signed_name": "Invitee",
+               "place": "Lyon", "signed_on": "2026-11-23"}),
+    Rule("GET", "/api/v1/me", API_SIGNED_IN),
+    Rule("GET", "/api/v1/spaces", API_SIGNED_IN),
+    Rule("GET", "/api/v1/spaces/{slug:str}", API_VIEW_SPACE, url="/api/v1/spaces/alpha"),
+    Rule("GET", "/api/v1/spaces/{slug:str}/members", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/members"),
+    Rule("POST", "/api/v1/spaces/{slug:str}/invitations",
+         roles(anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
+               facilitator=FORBIDDEN),
+         url="/api/v1/spaces/alpha/invitations", json={"email": "api@example.org"}),
+]  # fmt: skip
+
+
+def _key(rule: Rule) -> str:
+    return f"{rule.method} {rule.path}"
+
+
+def _app_routes(app: Litestar) -> set[str]:
+    found = set()
+    for route in app.routes:
+        for method in getattr(route, "methods", set()):
+            if method not in ("HEAD", "OPTIONS"):
+                found.add(f"{method} {route.path}")
+    return found
+
+
+def test_every_route_has_a_rule(tmp_path: Any) -> None:
+    app = create_app(
+        Settings(database_url="postgresql://x@127.0.0.1/x", secret_key=TEST_SECRET,
+                 data_dir=str(tmp_path))
+    )  # fmt: skip
+    listed = {_key(rule) for rule in RULES}
+    assert len(listed) == len(RULES), "a route is listed twice"
+    missing = sorted(_app_routes(app) - listed)
+    assert not missing, f"routes without an access rule: {missing}"
+    gone = sorted(listed - _app_routes(app))
+    assert not gone, f"rules for routes that no longer exist: {gone}"
+
+
+def _url(rule: Rule, world: Scenario) -> str:
+    return (rule.url or rule.path).format(
+        reset_token=world.reset_token,
+        confirm_token=world.confirm_token,
+        change_token=world.change_token,
+        invitation_token=world.invitation_token,
+        invitation_id=world.invitation_id,
+        target_id=world.target_id,
+        member_token_id=world.api_token_ids["member"],
+    )
+
+
+def _outcome(response: Any, api: bool) -> str:
+    status = response.status_code
+    location = response.headers.get("location", "")
+    if status == 401 or (status in (302, 303) and location.startswith("/signin")):
+        return SIGNIN
+    if status in (200, 201, 204) or status in (302, 303):
+        return OK
+    return {400: "bad_request", 403: FORBIDDEN, 404: MISSING, 409: CONFLICT, 429: "too_many"}.get(
+        status, f"status {status}"
+    )
+
+
+async def _request(client: Client, rule: Rule, world: Scenario, role: str, token: str) -> Any:
+    url = _url(rule, world)
+    if url.startswith("/api/"):
+        headers = {}
+        if role != "anonymous":
+            headers["authorization"] = f"Bearer {world.api_tokens[role]}"
+        client.cookies.delete("session")
+        return await client.request(rule.method, url, json=rule.json, headers=headers)
+    act_as(client, world, role)
+    if rule.method == "GET":
+        return await client.get(url, follow_redirects=False)
+    return await client.post(url, data={**rule.data, "_csrf_token": token}, follow_redirects=False)
+
+
+async def _journal_size(url: str) -> int:
+    conn = await db.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM journal"))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=_key)
+async def test_access(
+    rule: Rule,
+    scenario_client: Client,
+    scenario_database: tuple[str, Scenario],
+    world: Scenario,
+) -> None:
+    """Refusals first, on one database (they must change nothing); then each allowed role."""
+    token = await csrf_token(scenario_client)
+    refused = [r for r in ROLES if rule.outcomes[r] != OK]
+    before = await _journal_size(scenario_database[0])
+    for role in refused:
+        response = await _request(scenario_client, rule, world, role, token)
+        got = _outcome(response, rule.path.startswith("/api/"))
+        assert got == rule.outcomes[role], f"{role}: expected {rule.outcomes[role]}, got {got}"
+    if rule.method == "POST" and rule.path not in ("/signin", "/lang", "/signout"):
+        assert await _journal_size(scenario_database[0]) == before, "a refused request wrote"
+    allowed = [r for r in ROLES if rule.outcomes[r] == OK]
+    if not allowed:
+        return
+    # A state change by one role may change the next one's answer: the first allowed role
+    # acts here; the others are checked in test_access_allowed on databases of their own.
+    role = allowed[0]
+    response = await _request(scenario_client, rule, world, role, token)
+    assert _outcome(response, False) == OK, f"{role}: got {response.status_code}"
+
+
+ALLOWED_WRITES = [
+    (rule, role)
+    for rule in RULES
+    if rule.method == "POST"
+    for role in [r for r in ROLES if rule.outcomes[r] == OK][1:]
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "role"), ALLOWED_WRITES, ids=[f"{_key(r)} as {role}" for r, role in ALLOWED_WRITES]
+)
+async def test_access_allowed(
+    rule: Rule, role: str, scenario_client: Client, world: Scenario
+) -> None:
+    token = await csrf_token(scenario_client)
+    response = await _request(scenario_client, rule, world, role, token)
+    assert _outcome(response, False) == OK, f"{role}: got {response.status_code}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_reading_pages_allowed_for_every_allowed_role(
+    role: str, scenario_client: Client, world: Scenario
+) -> None:
+    """GET routes have no side effect, so every allowed role is checked on one database."""
+    for rule in RULES:
+        if rule.method == "GET" and rule.outcomes[role] == OK:
+            response = await _request(scenario_client, rule, world, role, "")
+            assert _outcome(response, False) == OK, f"{_key(rule)}: {response.status_code}"

@@ -1,0 +1,358 @@
+"""Accounts through HTTP: sign-in and sessions, rate limits, single-use links sent by real
+email, profile, API tokens, and forms that answer mistakes next to the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+
+import pytest
+
+from consentir import db
+from consentir.accounts import store as accounts
+from tests.scenario import PASSWORD, Scenario
+from tests.smtp import Received
+from tests.web import Client, act_as, csrf_token, field_error, post_form
+
+Deliver = Callable[[], Awaitable[int]]
+
+
+def link_in(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    match = re.search(r"http://127\.0\.0\.1:8000(/\S+)", body.get_content())
+    assert match, body.get_content()
+    return match.group(1)
+
+
+async def sign_in(client: Client, email: str, password: str, next_: str = "/spaces") -> object:
+    return await post_form(client, "/signin", {"email": email, "password": password, "next": next_})
+
+
+async def query(url: str, sql: str, *args: object) -> object:
+    conn = await db.connect(url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+async def test_sign_in_starts_a_new_session_and_returns_to_the_page(
+    scenario_client: Client, world: Scenario, scenario_database: tuple[str, Scenario]
+) -> None:
+    act_as(scenario_client, world, "member")  # a session the browser already had
+    old = world.sessions["member"]
+    response = await sign_in(scenario_client, "MEMBER@example.org", PASSWORD, "/s/alpha")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/s/alpha"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    new = re.search(r"session=([^;]+)", cookie)
+    assert new and new.group(1) != old
+    conn = await db.connect(scenario_database[0])
+    try:
+        assert await accounts.user_from_session(conn, old) is None, "the old id still works"
+        user = await accounts.user_from_session(conn, new.group(1))
+        assert user is not None and user.email == "member@example.org"
+    finally:
+        await conn.close()
+    page = await scenario_client.get("/spaces")
+    assert "Member" in page.text and "Alpha" in page.text
+
+
+@pytest.mark.parametrize("email", ["member@example.org", "nobody@example.org"])
+async def test_wrong_password_and_unknown_email_get_the_same_answer(
+    scenario_client: Client, email: str
+) -> None:
+    response = await sign_in(scenario_client, email, "not the password")
+    assert response.status_code == 400
+    assert "ne correspondent à aucun compte" in response.text or "do not match" in response.text
+    assert 'value="' + email + '"' in response.text  # the email is kept, the password not
+    assert "not the password" not in response.text
+
+
+async def test_sign_in_form_errors_are_next_to_the_field(scenario_client: Client) -> None:
+    response = await sign_in(scenario_client, "not-an-email", "")
+    assert response.status_code == 422
+    assert field_error(response.text, "email")
+    assert field_error(response.text, "password")
+    english = await scenario_client.post(
+        "/signin",
+        data={"email": "x", "password": "", "_csrf_token": await csrf_token(scenario_client)},
+        headers={"accept-language": "en"},
+    )
+    assert field_error(english.text, "email") == "Enter an email address, like name@example.org."
+    assert field_error(english.text, "password") == "This field is required."
+
+
+async def test_failed_sign_ins_are_limited_per_account(
+    scenario_client: Client, scenario_database: tuple[str, Scenario]
+) -> None:
+    for _ in range(5):
+        assert (await sign_in(scenario_client, "member@example.org", "wrong")).status_code == 400
+    blocked = await sign_in(scenario_client, "member@example.org", PASSWORD)
+    assert blocked.status_code == 429, "even the right password waits once the limit is hit"
+    assert int(blocked.headers["retry-after"]) > 0
+    events = await query(
+        scenario_database[0],
+        "SELECT count(*) FROM journal WHERE action = 'account.sign_in_blocked'",
+    )
+    assert events == 1
+    # Another account from the same address is not blocked (5 < 30 per address).
+    assert (await sign_in(scenario_client, "admin@example.org", PASSWORD)).status_code == 303
+
+
+async def test_sign_out_ends_the_session(
+    scenario_client: Client, world: Scenario, scenario_database: tuple[str, Scenario]
+) -> None:
+    act_as(scenario_client, world, "member")
+    assert (await scenario_client.get("/profile")).status_code == 200
+    response = await post_form(scenario_client, "/signout")
+    assert response.status_code == 303
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    act_as(scenario_client, world, "member")  # replaying the old cookie does not work
+    again = await scenario_client.get("/profile", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/signin")
+
+
+SESSION_AGEING = {
+    "idle": "UPDATE sessions SET last_seen_at = now() - interval '15 days' WHERE user_id = $1",
+    "absolute": "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1",
+}
+
+
+@pytest.mark.parametrize("column", SESSION_AGEING)
+async def test_sessions_expire(
+    scenario_client: Client,
+    world: Scenario,
+    scenario_database: tuple[str, Scenario],
+    column: str,
+) -> None:
+    await query(scenario_database[0], SESSION_AGEING[column], world.user_ids["member"])
+    act_as(scenario_client, world, "member")
+    response = await scenario_client.get("/profile", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/signin?next=%2Fprofile"
+
+
+async def test_state_change_without_csrf_token_is_refused_even_signed_in(
+    scenario_client: Client, world: Scenario
+) -> None:
+    act_as(scenario_client, world, "member")
+    await scenario_client.get("/profile")
+    response = await scenario_client.post("/profile", data={"name": "X", "locale": "fr"})
+    assert response.status_code == 403
+
+
+async def test_htmx_requests_carry_the_csrf_token(scenario_client: Client, world: Scenario) -> None:
+    act_as(scenario_client, world, "member")
+    page = await scenario_client.get("/profile")
+    match = re.search(r"""hx-headers:inherited='\{"x-csrftoken": "([^"]+)"\}'""", page.text)
+    assert match, "the page does not give htmx its CSRF token"
+    response = await scenario_client.post(
+        "/profile",
+        data={"name": "Via htmx", "locale": "fr"},
+        headers={"x-csrftoken": match.group(1), "hx-request": "true"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+# --- links sent by email -------------------------------------------------------------------
+
+
+async def test_password_reset_by_email(
+    scenario_client: Client, smtp_server: Received, deliver: Deliver
+) -> None:
+    page = await post_form(scenario_client, "/password/forgot", {"email": "member@example.org"})
+    assert page.status_code == 200
+    assert await deliver() == 1
+    [message] = smtp_server.messages
+    assert message["To"] == "member@example.org"
+    link = link_in(message)
+    assert (await scenario_client.get(link)).status_code == 200
+    short = await post_form(scenario_client, link, {"password": "short"})
+    assert short.status_code == 422 and field_error(short.text, "password")
+    done = await post_form(scenario_client, link, {"password": "a fresh new password"})
+    assert done.status_code == 200
+    assert (await sign_in(scenario_client, "member@example.org", PASSWORD)).status_code == 400
+    ok = await sign_in(scenario_client, "member@example.org", "a fresh new password")
+    assert ok.status_code == 303
+    again = await post_form(scenario_client, link, {"password": "yet another password"})
+    assert again.status_code == 410, "a reset link works once"
+
+
+async def test_reset_for_unknown_address_sends_nothing_and_says_the_same(
+    scenario_client: Client, smtp_server: Received, deliver: Deliver
+) -> None:
+    known = await post_form(scenario_client, "/password/forgot", {"email": "member@example.org"})
+    unknown = await post_form(scenario_client, "/password/forgot", {"email": "ghost@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    sent = re.sub(r'value="[^"]*"', "", known.text)
+    assert sent == re.sub(r'value="[^"]*"', "", unknown.text)
+    assert await deliver() == 1
+    assert [m["To"] for m in smtp_server.messages] == ["member@example.org"]
+
+
+async def test_expired_reset_link_is_refused(
+    scenario_client: Client, world: Scenario, scenario_database: tuple[str, Scenario]
+) -> None:
+    await query(scenario_database[0], "UPDATE account_tokens SET expires_at = now()")
+    link = f"/password/reset/{world.reset_token}"
+    assert (await scenario_client.get(link)).status_code == 410
+    assert (
+        await post_form(scenario_client, link, {"password": "long enough pw"})
+    ).status_code == 410
+
+
+async def test_email_confirmation_is_single_use(
+    scenario_client: Client, world: Scenario, scenario_database: tuple[str, Scenario]
+) -> None:
+    link = f"/email/confirm/{world.confirm_token}"
+    assert (await scenario_client.get(link)).status_code == 200  # a page, not the action
+    assert not await query(
+        scenario_database[0],
+        "SELECT email_confirmed_at IS NOT NULL FROM users WHERE id = $1",
+        world.user_ids["member"],
+    )
+    assert (await post_form(scenario_client, link)).status_code == 200
+    assert await query(
+        scenario_database[0],
+        "SELECT email_confirmed_at IS NOT NULL FROM users WHERE id = $1",
+        world.user_ids["member"],
+    )
+    assert (await post_form(scenario_client, link)).status_code == 410
+
+
+async def test_email_change_goes_through_the_new_address(
+    scenario_client: Client, world: Scenario, smtp_server: Received, deliver: Deliver
+) -> None:
+    act_as(scenario_client, world, "member")
+    taken = await post_form(scenario_client, "/profile/email", {"email": "not an address"})
+    assert taken.status_code == 422 and field_error(taken.text, "email")
+    response = await post_form(scenario_client, "/profile/email", {"email": "New@Example.org"})
+    assert response.status_code == 303
+    await deliver()
+    [message] = smtp_server.messages
+    assert message["To"] == "New@Example.org"
+    assert (await post_form(scenario_client, link_in(message))).status_code == 200
+    act_as(scenario_client, world, "member")
+    assert "new@example.org" in (await scenario_client.get("/profile")).text
+
+
+async def test_email_change_to_a_taken_address_is_refused(
+    scenario_client: Client, world: Scenario, smtp_server: Received, deliver: Deliver
+) -> None:
+    act_as(scenario_client, world, "member")
+    await post_form(scenario_client, "/profile/email", {"email": "admin@example.org"})
+    await deliver()
+    response = await post_form(scenario_client, link_in(smtp_server.messages[0]))
+    assert response.status_code == 409
+
+
+async def test_sign_up_when_open_confirms_by_email(
+    scenario_database: tuple[str, Scenario],
+    mail_settings: object,
+    smtp_server: Received,
+    deliver: Deliver,
+    tmp_path: object,
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from consentir.app import create_app
+    from consentir.config import Settings
+    from tests.helpers import TEST_SECRET
+
+    settings = Settings(
+        database_url=scenario_database[0],
+        secret_key=TEST_SECRET,
+        data_dir=str(tmp_path),
+        signup_open=True,
+    )
+    app = create_app(settings, mail_settings=mail_settings)  # type: ignore[arg-type]
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        bad = await post_form(
+            client, "/signup", {"name": "x" * 101, "email": "member@example.org", "password": "p"}
+        )
+        assert bad.status_code == 422
+        assert field_error(bad.text, "name") == "100 caractères au maximum."
+        assert field_error(bad.text, "password")
+        taken = await post_form(
+            client,
+            "/signup",
+            {"name": "Dup", "email": "member@example.org", "password": "long enough pw"},
+        )
+        assert taken.status_code == 422
+        assert field_error(taken.text, "email")
+        ok = await post_form(
+            client,
+            "/signup",
+            {"name": "Zoé", "email": "zoe@example.org", "password": "long enough pw"},
+        )
+        assert ok.status_code == 303
+        await deliver()
+        [message] = smtp_server.messages
+        assert message["To"] == "zoe@example.org"
+        assert "Bonjour Zoé" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert (await post_form(client, link_in(message))).status_code == 200
+
+
+# --- profile and API tokens ----------------------------------------------------------------
+
+
+async def test_profile_language_applies_everywhere(
+    scenario_client: Client, world: Scenario
+) -> None:
+    act_as(scenario_client, world, "member")
+    bad = await post_form(scenario_client, "/profile", {"name": "", "locale": "de"})
+    assert bad.status_code == 422
+    assert field_error(bad.text, "name") and field_error(bad.text, "locale")
+    ok = await post_form(scenario_client, "/profile", {"name": "Membre", "locale": "en"})
+    assert ok.status_code == 303
+    page = await scenario_client.get("/spaces", headers={"accept-language": "fr"})
+    assert '<html lang="en">' in page.text
+
+
+async def test_api_token_shown_once_works_then_revoked(
+    scenario_client: Client, world: Scenario
+) -> None:
+    act_as(scenario_client, world, "member")
+    page = await post_form(scenario_client, "/profile/tokens", {"name": "export"})
+    token = re.search(r'<code class="token">(cst_[^<]+)</code>', page.text)
+    assert token, "the new token is not shown"
+    assert token.group(1) not in (await scenario_client.get("/profile")).text, "shown twice"
+    scenario_client.cookies.clear()
+    bearer = {"authorization": f"Bearer {token.group(1)}"}
+    me = await scenario_client.get("/api/v1/me", headers=bearer)
+    assert me.status_code == 200 and me.json()["email"] == "member@example.org"
+    act_as(scenario_client, world, "member")
+    token_id = re.findall(r"/profile/tokens/(\d+)/revoke", page.text)[0]
+    assert (
+        await post_form(scenario_client, f"/profile/tokens/{token_id}/revoke")
+    ).status_code == 303
+    scenario_client.cookies.clear()
+    revoked = await scenario_client.get("/api/v1/me", headers=bearer)
+    assert revoked.status_code == 401
+    assert revoked.headers["content-type"] == "application/problem+json"
+
+
+async def test_api_ignores_the_session_cookie(scenario_client: Client, world: Scenario) -> None:
+    act_as(scenario_client, world, "member")
+    response = await scenario_client.get("/api/v1/me")
+    assert response.status_code == 401
+
+
+async def test_api_validation_errors_are_problem_json_with_fields(
+    scenario_client: Client, world: Scenario
+) -> None:
+    headers = {"authorization": f"Bearer {world.api_tokens['admin']}"}
+    response = await scenario_client.post(
+        "/api/v1/spaces/alpha/invitations", json={"email": "nope"}, headers=headers
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert any("email" in error["field"] for error in body["errors"])

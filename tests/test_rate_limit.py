@@ -1,0 +1,58 @@
+"""The sign-in limit holds across processes: it is counted in PostgreSQL, not in memory."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from consentir import ratelimit
+from tests.helpers import TEST_SECRET, free_port, serve, stop, wait_for_health
+
+
+@pytest.fixture
+def two_servers(database: str, tmp_path: Path) -> Iterator[list[str]]:
+    env = {"DATABASE_URL": database, "SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path)}
+    ports = [free_port(), free_port()]
+    processes = [serve(env, port) for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for base, process in zip(bases, processes, strict=True):
+            wait_for_health(base, process)
+        yield bases
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def attempt(client: httpx.Client, base: str) -> int:
+    page = client.get(f"{base}/signin")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token
+    response = client.post(
+        f"{base}/signin",
+        data={"email": "ada@example.org", "password": "wrong", "_csrf_token": token.group(1)},
+    )
+    return response.status_code
+
+
+def test_failed_sign_ins_are_counted_across_two_processes(two_servers: list[str]) -> None:
+    limit = 5
+    with httpx.Client(timeout=10) as client:
+        # Alternate between the two processes: neither sees more than three attempts itself.
+        statuses = [attempt(client, two_servers[n % 2]) for n in range(limit + 2)]
+    assert statuses[:limit] == [400] * limit
+    assert statuses[limit:] == [429, 429], statuses
+
+
+async def test_counts_start_again_in_a_new_window(conn: asyncpg.Connection) -> None:
+    limit = ratelimit.Limit("test", max_hits=2, window_seconds=60)
+    for expected in (1, 2, 3):
+        assert (await ratelimit.hit(conn, limit, "Ada@Example.org")).hits == expected
+    assert (await ratelimit.peek(conn, limit, "ada@example.org")).exceeded
+    await conn.execute("UPDATE rate_limits SET window_start = window_start - interval '2 minutes'")
+    fresh = await ratelimit.peek(conn, limit, "ada@example.org")
+    assert fresh.hits == 0 and not fresh.exceeded
+    assert await ratelimit.prune(conn, older_than_seconds=60) == 1
