@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from consentir import __version__, db, logs, mail
 from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
+from consentir.consent import deadlines
 from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
@@ -30,6 +31,7 @@ from consentir.web.templates import STATIC_PREFIX, template_config
 
 MAX_BODY_BYTES = 1024 * 1024
 MAIL_INTERVAL = 2.0  # seconds between two looks at the email outbox, per worker
+DEADLINE_INTERVAL = 5.0  # seconds between two looks at round deadlines, per worker
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -59,11 +61,18 @@ def create_app(settings: Settings, *, mail_settings: MailSettings | None = None)
         sender = asyncio.create_task(
             mail.run_sender(app.state.pool, outgoing, interval=MAIL_INTERVAL, stop=stop)
         )
+        scheduler = asyncio.create_task(
+            deadlines.run_scheduler(
+                app.state.pool, app.template_engine, settings.public_url,
+                interval=DEADLINE_INTERVAL, stop=stop,
+            )
+        )  # fmt: skip
         try:
             yield
         finally:
             stop.set()
             await sender
+            await scheduler
             await db.close_pool(app.state.pool)
 
     static = create_static_files_router(

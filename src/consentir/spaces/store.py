@@ -628,3 +628,35 @@ async def sign_charter(
         actor_id=user_id,
         data={"charter_id": charter_id, **msgspec.to_builtins(signature)},
     )
+
+
+async def acting_member_ids(conn: Connection, space_id: int) -> frozenset[int]:
+    """Everyone who may act in the space now: direct members, and the parent's members when
+    the space includes them, who have signed its current charter (if it has one). A round
+    freezes this list when it opens."""
+    rows = await conn.fetch(
+        """
+        WITH space AS (SELECT id, parent_id, parent_members_included FROM spaces WHERE id = $1),
+        charter AS (
+            SELECT id FROM charters WHERE space_id = $1 ORDER BY version DESC LIMIT 1
+        ),
+        people AS (
+            SELECT m.user_id FROM memberships m WHERE m.space_id = $1
+            UNION
+            SELECT pm.user_id FROM space s JOIN memberships pm ON pm.space_id = s.parent_id
+            WHERE s.parent_members_included
+        )
+        SELECT p.user_id FROM people p
+        WHERE NOT EXISTS (SELECT 1 FROM charter)
+           OR EXISTS (SELECT 1 FROM charter c JOIN charter_signatures sig
+                      ON sig.charter_id = c.id AND sig.user_id = p.user_id)
+        """,
+        space_id,
+    )
+    return frozenset(int(r["user_id"]) for r in rows)
+
+
+async def space_by_id(conn: Connection, space_id: int) -> Space:
+    row = await conn.fetchrow("SELECT * FROM spaces WHERE id = $1", space_id)
+    assert row is not None, space_id
+    return _space(row)

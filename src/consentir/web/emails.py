@@ -5,11 +5,15 @@ A template's first line is the subject; the rest is the body.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 
 from consentir.web.i18n import current_locale
+
+
+class _Templates(Protocol):
+    def get_template(self, name: str) -> Any: ...
 
 
 def compose(
@@ -17,6 +21,12 @@ def compose(
 ) -> tuple[str, str]:
     engine = request.app.template_engine
     assert engine is not None
+    return compose_with(engine, template, locale, **context)
+
+
+def compose_with(engine: _Templates, template: str, locale: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of `template` in `locale`, from any template engine or environment
+    (the background tasks have no request)."""
     token = current_locale.set(locale)
     try:
         text = engine.get_template(f"emails/{template}.txt").render(**context)

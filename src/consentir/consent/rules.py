@@ -1,0 +1,816 @@
+"""The consent process as a pure state machine: no I/O, no clock, no database.
+
+A proposal goes draft → clarify → react → object ⇄ integrate → adopted | withdrawn |
+rejected (closed without consent). `step(proposal, actor, action)` either refuses the
+action with a RuleViolation naming its rule, or returns the proposal's next state and the
+effects the store must write (a round opened, a position kept, an objection raised…).
+The store loads the state, asks `step`, and persists the effects in one transaction; the
+property tests drive `step` through thousands of random sequences.
+
+Who is who: the proposer wrote the proposal; facilitators are the space's facilitators
+and administrators; participants are the people on a round's list, frozen when the round
+opens (the space's members who may act, the proposer excepted); everyone else who can
+see the space is an observer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from consentir.errors import N_, DomainError
+
+
+class Stage(StrEnum):
+    DRAFT = "draft"
+    CLARIFY = "clarify"
+    REACT = "react"
+    OBJECT = "object"
+    INTEGRATE = "integrate"
+    ADOPTED = "adopted"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"  # closed without consent
+
+    @property
+    def closed(self) -> bool:
+        return self in CLOSED_STAGES
+
+
+CLOSED_STAGES = frozenset({Stage.ADOPTED, Stage.WITHDRAWN, Stage.REJECTED})
+# The stepper shows these, in order; the object ⇄ integrate loop counts as one step each.
+STEPS = (Stage.DRAFT, Stage.CLARIFY, Stage.REACT, Stage.OBJECT, Stage.INTEGRATE)
+
+
+class RoundKind(StrEnum):
+    CLARIFY = "clarify"
+    REACT = "react"
+    OBJECT = "object"
+
+
+ROUND_OF_STAGE = {
+    Stage.CLARIFY: RoundKind.CLARIFY,
+    Stage.REACT: RoundKind.REACT,
+    Stage.OBJECT: RoundKind.OBJECT,
+}
+
+
+class Stance(StrEnum):
+    CONSENT = "consent"
+    CONCERN = "concern"  # consent, with a concern kept on record
+    OBJECTION = "objection"
+
+
+class ObjectionStatus(StrEnum):
+    RAISED = "raised"  # not judged yet
+    VALID = "valid"
+    NOT_VALID = "not_valid"
+    WITHDRAWN = "withdrawn"
+    INTEGRATED = "integrated"
+
+
+OPEN_OBJECTION = frozenset({ObjectionStatus.RAISED, ObjectionStatus.VALID})
+
+
+class Outcome(StrEnum):
+    ADOPTED = "adopted"  # no open valid objection
+    INTEGRATE = "integrate"  # valid objections to integrate in a new version
+    ADVANCED = "advanced"  # a clarify or react round ended; the next stage began
+    RESTARTED = "restarted"  # the text changed during an object round
+    ENDED = "ended"  # the proposal was withdrawn or closed without consent
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: their account, and what the space lets them do."""
+
+    user_id: int
+    may_participate: bool  # a member who may act in the space (charter signed)
+    may_facilitate: bool  # a facilitator or administrator who may act
+
+
+SYSTEM = Actor(user_id=0, may_participate=False, may_facilitate=True)  # the deadline task
+
+
+@dataclass(frozen=True)
+class Question:
+    id: int
+    author: int
+    answered: bool
+
+
+@dataclass(frozen=True)
+class Objection:
+    id: int
+    objector: int
+    version: int  # the version objected to
+    status: ObjectionStatus
+    answered_in: int | None = None  # the version that says it answers this objection
+
+
+@dataclass(frozen=True)
+class Round:
+    kind: RoundKind
+    version: int
+    eligible: frozenset[int]  # frozen when the round opened
+    # user → their current answer in this round: a stance (object round) or "reacted".
+    answers: tuple[tuple[int, str], ...] = ()
+    deadline: datetime | None = None
+
+    @property
+    def answered(self) -> frozenset[int]:
+        return frozenset(user for user, _ in self.answers)
+
+    @property
+    def missing(self) -> frozenset[int]:
+        return self.eligible - self.answered
+
+    def answer_of(self, user: int) -> str | None:
+        return next((answer for who, answer in self.answers if who == user), None)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    stage: Stage
+    proposer: int
+    version: int  # the current version's number, from 1
+    silence_is_consent: bool = False
+    round: Round | None = None  # the open round, if any
+    questions: tuple[Question, ...] = ()
+    objections: tuple[Objection, ...] = ()
+    decided: bool = False
+
+    def objection(self, objection_id: int) -> Objection:
+        for objection in self.objections:
+            if objection.id == objection_id:
+                return objection
+        raise RuleViolation(Rule.OBJECTION_UNKNOWN, status=404)
+
+    @property
+    def open_valid_objections(self) -> tuple[Objection, ...]:
+        return tuple(o for o in self.objections if o.status is ObjectionStatus.VALID)
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditDraft:
+    pass
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Draft → clarify. `eligible`: who may take part now (the proposer is left out)."""
+
+    eligible: frozenset[int]
+
+
+@dataclass(frozen=True)
+class AskQuestion:
+    pass
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    question_id: int
+
+
+@dataclass(frozen=True)
+class Advance:
+    """The facilitator ends the clarify round (→ react) or the react round (→ object)."""
+
+    eligible: frozenset[int]
+
+
+@dataclass(frozen=True)
+class React:
+    passed: bool = False
+
+
+@dataclass(frozen=True)
+class PublishVersion:
+    """A new version of the text. In the integrate stage it must name the valid
+    objections it answers (the proposer thereby confirms it still serves the driver)."""
+
+    answers: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class GivePosition:
+    """`person` gives `stance` on version `version`; a facilitator may record it for
+    someone present (then `person` differs from the actor)."""
+
+    person: int
+    stance: Stance
+    version: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class JudgeObjection:
+    objection_id: int
+    valid: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class WithdrawObjection:
+    objection_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmIntegration:
+    """The objector confirms the version that answers their objection removes it."""
+
+    objection_id: int
+
+
+@dataclass(frozen=True)
+class OpenObjectRound:
+    """Integrate → object: a new object round on the new version."""
+
+    eligible: frozenset[int]
+
+
+@dataclass(frozen=True)
+class CloseRound:
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SetDeadline:
+    deadline: datetime | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeadlinePassed:
+    """The scheduled task, at a round's deadline: close it as the rules say, if they can.
+    `eligible` is the list for the next round, when a clarify or react round ends."""
+
+    now: datetime
+    eligible: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    pass
+
+
+@dataclass(frozen=True)
+class CloseWithoutConsent:
+    reason: str
+
+
+Action = (
+    EditDraft
+    | Submit
+    | AskQuestion
+    | AnswerQuestion
+    | Advance
+    | React
+    | PublishVersion
+    | GivePosition
+    | JudgeObjection
+    | WithdrawObjection
+    | ConfirmIntegration
+    | OpenObjectRound
+    | CloseRound
+    | SetDeadline
+    | DeadlinePassed
+    | Withdraw
+    | CloseWithoutConsent
+)
+
+
+# --- effects: what the store writes --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundOpened:
+    kind: RoundKind
+    version: int
+    eligible: frozenset[int]
+
+
+@dataclass(frozen=True)
+class RoundClosed:
+    outcome: Outcome
+    silent: frozenset[int] = frozenset()  # counted as consenting by silence
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    stage: Stage
+
+
+@dataclass(frozen=True)
+class VersionPublished:
+    number: int
+    answers: frozenset[int]
+
+
+@dataclass(frozen=True)
+class PositionKept:
+    person: int
+    stance: Stance
+    version: int
+    on_behalf: bool
+
+
+@dataclass(frozen=True)
+class ObjectionRaised:
+    objector: int
+    version: int
+
+
+@dataclass(frozen=True)
+class ObjectionChanged:
+    objection_id: int
+    status: ObjectionStatus
+    answered_in: int | None = None
+
+
+@dataclass(frozen=True)
+class Adopted:
+    version: int
+
+
+Effect = (
+    RoundOpened
+    | RoundClosed
+    | StageChanged
+    | VersionPublished
+    | PositionKept
+    | ObjectionRaised
+    | ObjectionChanged
+    | Adopted
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    proposal: Proposal
+    effects: tuple[Effect, ...] = field(default=())
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+class Rule(StrEnum):
+    """Every rule the process enforces. The value is the machine-readable code."""
+
+    NOT_PARTICIPANT = "not_participant"
+    PROPOSER_ONLY = "proposer_only"
+    FACILITATOR_ONLY = "facilitator_only"
+    CLOSED = "proposal_closed"
+    NOT_DRAFT = "not_a_draft"
+    WRONG_STAGE = "wrong_stage"
+    NO_OPEN_ROUND = "no_open_round"
+    NOT_ELIGIBLE = "not_eligible"
+    PROPOSER_ASKS = "proposer_cannot_answer_round"
+    QUESTION_UNKNOWN = "question_unknown"
+    QUESTION_ANSWERED = "question_already_answered"
+    QUESTIONS_UNANSWERED = "questions_unanswered"
+    ALREADY_REACTED = "already_reacted"
+    STALE_VERSION = "stale_version"
+    REASON_REQUIRED = "reason_required"
+    NOT_YOUR_POSITION = "not_your_position"
+    OBJECTION_UNKNOWN = "objection_unknown"
+    OBJECTION_JUDGED = "objection_already_judged"
+    OBJECTION_NOT_OPEN = "objection_not_open"
+    NOT_OBJECTOR = "not_the_objector"
+    NOT_ANSWERED = "objection_not_answered"
+    VERSION_ANSWERS_NOTHING = "version_answers_nothing"
+    VERSION_ANSWERS_INVALID = "version_answers_invalid"
+    UNANSWERED_OBJECTIONS = "objections_not_integrated"
+    NO_NEW_VERSION = "no_new_version"
+    POSITIONS_MISSING = "positions_missing"
+    OBJECTIONS_UNJUDGED = "objections_unjudged"
+    DEADLINE_PAST = "deadline_in_the_past"
+    DEADLINE_NOT_REACHED = "deadline_not_reached"
+    NOBODY_ELIGIBLE = "nobody_eligible"
+
+
+MESSAGES: dict[Rule, str] = {
+    Rule.NOT_PARTICIPANT: N_("Only members who may act in this space can do this."),
+    Rule.PROPOSER_ONLY: N_("Only the proposer can do this."),
+    Rule.FACILITATOR_ONLY: N_("Only a facilitator of this space can do this."),
+    Rule.CLOSED: N_("This proposal is closed: nothing more can change."),
+    Rule.NOT_DRAFT: N_("Only a draft can be edited: publish a new version instead."),
+    Rule.WRONG_STAGE: N_("This cannot be done at the proposal's current stage."),
+    Rule.NO_OPEN_ROUND: N_("No round is open at the moment."),
+    Rule.NOT_ELIGIBLE: N_("You are not on this round's list: it was fixed when the round opened."),
+    Rule.PROPOSER_ASKS: N_("The proposer listens during the rounds and answers questions."),
+    Rule.QUESTION_UNKNOWN: N_("This question does not exist."),
+    Rule.QUESTION_ANSWERED: N_("This question already has its answer."),
+    Rule.QUESTIONS_UNANSWERED: N_("Some questions are still waiting for the proposer's answer."),
+    Rule.ALREADY_REACTED: N_("Each participant gives one reaction per round."),
+    Rule.STALE_VERSION: N_(
+        "The proposal has a new version since you opened the page: read it and answer again."
+    ),
+    Rule.REASON_REQUIRED: N_("An objection needs its reason."),
+    Rule.NOT_YOUR_POSITION: N_(
+        "Only a facilitator can record a position on behalf of someone present."
+    ),
+    Rule.OBJECTION_UNKNOWN: N_("This objection does not exist."),
+    Rule.OBJECTION_JUDGED: N_("This objection has already been judged."),
+    Rule.OBJECTION_NOT_OPEN: N_("This objection is no longer open."),
+    Rule.NOT_OBJECTOR: N_("Only the person who raised this objection can do this."),
+    Rule.NOT_ANSWERED: N_("No version answers this objection yet."),
+    Rule.VERSION_ANSWERS_NOTHING: N_("Say which valid objections this new version answers."),
+    Rule.VERSION_ANSWERS_INVALID: N_(
+        "A new version can only answer objections that were judged valid and are open."
+    ),
+    Rule.UNANSWERED_OBJECTIONS: N_(
+        "Every valid objection must be answered by a new version, or withdrawn, first."
+    ),
+    Rule.NO_NEW_VERSION: N_("Publish a new version that integrates the objections first."),
+    Rule.POSITIONS_MISSING: N_(
+        "Some participants have not given their position on the current version yet."
+    ),
+    Rule.OBJECTIONS_UNJUDGED: N_("Judge every objection raised before closing the round."),
+    Rule.DEADLINE_PAST: N_("The deadline must be in the future."),
+    Rule.DEADLINE_NOT_REACHED: N_("This round's deadline has not passed yet."),
+    Rule.NOBODY_ELIGIBLE: N_("Nobody but the proposer could take part: invite members first."),
+}
+
+_STATUS: dict[Rule, int] = {
+    Rule.NOT_PARTICIPANT: 403,
+    Rule.PROPOSER_ONLY: 403,
+    Rule.FACILITATOR_ONLY: 403,
+    Rule.NOT_ELIGIBLE: 403,
+    Rule.PROPOSER_ASKS: 403,
+    Rule.NOT_YOUR_POSITION: 403,
+    Rule.NOT_OBJECTOR: 403,
+    Rule.QUESTION_UNKNOWN: 404,
+    Rule.OBJECTION_UNKNOWN: 404,
+    Rule.REASON_REQUIRED: 422,
+    Rule.VERSION_ANSWERS_NOTHING: 422,
+    Rule.VERSION_ANSWERS_INVALID: 422,
+    Rule.DEADLINE_PAST: 422,
+}
+
+# The form field a refusal concerns, so the page shows it next to that field.
+_FIELD: dict[Rule, str] = {
+    Rule.REASON_REQUIRED: "reason",
+    Rule.VERSION_ANSWERS_NOTHING: "answers",
+    Rule.VERSION_ANSWERS_INVALID: "answers",
+    Rule.DEADLINE_PAST: "deadline",
+}
+
+
+class RuleViolation(DomainError):
+    """A step the process forbids. 409 (conflict with the proposal's state) unless the rule
+    is about who acts (403), what does not exist (404) or what was sent (422)."""
+
+    def __init__(self, rule: Rule, *, status: int | None = None) -> None:
+        super().__init__(
+            rule.value,
+            MESSAGES[rule],
+            status=status or _STATUS.get(rule, 409),
+            field=_FIELD.get(rule),
+        )
+        self.rule = rule
+
+
+RULE_CODES = frozenset(rule.value for rule in Rule)
+
+
+# --- who may see ---------------------------------------------------------------------------
+
+
+def may_view(proposal: Proposal, actor: Actor | None, *, may_view_space: bool) -> bool:
+    """A draft is seen by its proposer and the facilitators; the rest by the space."""
+    if not may_view_space:
+        return False
+    if proposal.stage is Stage.DRAFT:
+        return actor is not None and (actor.user_id == proposal.proposer or actor.may_facilitate)
+    return True
+
+
+# --- the machine --------------------------------------------------------------------------
+
+
+def _require(condition: bool, rule: Rule) -> None:
+    if not condition:
+        raise RuleViolation(rule)
+
+
+def _open(proposal: Proposal) -> None:
+    _require(not proposal.stage.closed, Rule.CLOSED)
+
+
+def _proposer(proposal: Proposal, actor: Actor) -> None:
+    _require(actor.user_id == proposal.proposer, Rule.PROPOSER_ONLY)
+    _require(actor.may_participate, Rule.NOT_PARTICIPANT)
+
+
+def _facilitator(actor: Actor) -> None:
+    _require(actor.may_facilitate, Rule.FACILITATOR_ONLY)
+
+
+def _round(proposal: Proposal, kind: RoundKind) -> Round:
+    _open(proposal)
+    _require(proposal.stage is _STAGE_OF_ROUND[kind], Rule.WRONG_STAGE)
+    _require(proposal.round is not None and proposal.round.kind is kind, Rule.NO_OPEN_ROUND)
+    assert proposal.round is not None
+    return proposal.round
+
+
+_STAGE_OF_ROUND = {kind: stage for stage, kind in ROUND_OF_STAGE.items()}
+
+
+def _participant(proposal: Proposal, actor: Actor, round_: Round) -> None:
+    _require(actor.user_id != proposal.proposer, Rule.PROPOSER_ASKS)
+    _require(actor.may_participate, Rule.NOT_PARTICIPANT)
+    _require(actor.user_id in round_.eligible, Rule.NOT_ELIGIBLE)
+
+
+def _open_round(proposal: Proposal, kind: RoundKind, eligible: frozenset[int]) -> Step:
+    eligible = eligible - {proposal.proposer}
+    _require(bool(eligible), Rule.NOBODY_ELIGIBLE)
+    stage = _STAGE_OF_ROUND[kind]
+    opened = Round(kind=kind, version=proposal.version, eligible=eligible)
+    return Step(
+        replace(proposal, stage=stage, round=opened),
+        (StageChanged(stage), RoundOpened(kind, proposal.version, eligible)),
+    )
+
+
+def _with_objection(proposal: Proposal, changed: Objection) -> Proposal:
+    objections = tuple(changed if o.id == changed.id else o for o in proposal.objections)
+    return replace(proposal, objections=objections)
+
+
+def _set_status(
+    proposal: Proposal,
+    objection: Objection,
+    status: ObjectionStatus,
+    answered_in: int | None = None,
+) -> tuple[Proposal, ObjectionChanged]:
+    answered_in = answered_in or objection.answered_in
+    changed = replace(objection, status=status, answered_in=answered_in)
+    return _with_objection(proposal, changed), ObjectionChanged(objection.id, status, answered_in)
+
+
+def step(proposal: Proposal, actor: Actor, action: Action) -> Step:
+    """The next state after `actor` does `action`, or a RuleViolation naming the rule."""
+    match action:
+        case EditDraft():
+            _open(proposal)
+            _proposer(proposal, actor)
+            _require(proposal.stage is Stage.DRAFT, Rule.NOT_DRAFT)
+            return Step(proposal)
+        case Submit(eligible=eligible):
+            _open(proposal)
+            _require(proposal.stage is Stage.DRAFT, Rule.WRONG_STAGE)
+            if actor.user_id != proposal.proposer:
+                _facilitator(actor)
+            else:
+                _proposer(proposal, actor)
+            return _open_round(proposal, RoundKind.CLARIFY, eligible)
+        case AskQuestion():
+            round_ = _round(proposal, RoundKind.CLARIFY)
+            _participant(proposal, actor, round_)
+            next_id = max((q.id for q in proposal.questions), default=0) + 1
+            asked = Question(next_id, actor.user_id, answered=False)
+            return Step(replace(proposal, questions=(*proposal.questions, asked)))
+        case AnswerQuestion(question_id=question_id):
+            _open(proposal)
+            _proposer(proposal, actor)
+            question = next((q for q in proposal.questions if q.id == question_id), None)
+            if question is None:
+                raise RuleViolation(Rule.QUESTION_UNKNOWN)
+            _require(not question.answered, Rule.QUESTION_ANSWERED)
+            answered = replace(question, answered=True)
+            questions = tuple(answered if q.id == question_id else q for q in proposal.questions)
+            return Step(replace(proposal, questions=questions))
+        case Advance(eligible=eligible):
+            _open(proposal)
+            _facilitator(actor)
+            return _advance(proposal, eligible, RoundClosed(Outcome.ADVANCED))
+        case React():
+            round_ = _round(proposal, RoundKind.REACT)
+            _participant(proposal, actor, round_)
+            _require(actor.user_id not in round_.answered, Rule.ALREADY_REACTED)
+            answers = (*round_.answers, (actor.user_id, "passed" if action.passed else "reacted"))
+            return Step(replace(proposal, round=replace(round_, answers=answers)))
+        case PublishVersion(answers=answers):
+            return _publish(proposal, actor, answers)
+        case GivePosition():
+            return _position(proposal, actor, action)
+        case JudgeObjection(objection_id=objection_id, valid=valid, reason=reason):
+            _open(proposal)
+            _facilitator(actor)
+            _require(proposal.stage in (Stage.OBJECT, Stage.INTEGRATE), Rule.WRONG_STAGE)
+            objection = proposal.objection(objection_id)
+            _require(objection.status is ObjectionStatus.RAISED, Rule.OBJECTION_JUDGED)
+            _require(bool(reason.strip()), Rule.REASON_REQUIRED)
+            status = ObjectionStatus.VALID if valid else ObjectionStatus.NOT_VALID
+            judged, effect = _set_status(proposal, objection, status)
+            return Step(judged, (effect,))
+        case WithdrawObjection(objection_id=objection_id):
+            _open(proposal)
+            objection = proposal.objection(objection_id)
+            _require(actor.user_id == objection.objector, Rule.NOT_OBJECTOR)
+            _require(objection.status in OPEN_OBJECTION, Rule.OBJECTION_NOT_OPEN)
+            withdrawn, effect = _set_status(proposal, objection, ObjectionStatus.WITHDRAWN)
+            return Step(withdrawn, (effect,))
+        case ConfirmIntegration(objection_id=objection_id):
+            _open(proposal)
+            objection = proposal.objection(objection_id)
+            _require(actor.user_id == objection.objector, Rule.NOT_OBJECTOR)
+            _require(objection.status is ObjectionStatus.VALID, Rule.OBJECTION_NOT_OPEN)
+            _require(objection.answered_in is not None, Rule.NOT_ANSWERED)
+            integrated, effect = _set_status(proposal, objection, ObjectionStatus.INTEGRATED)
+            return Step(integrated, (effect,))
+        case OpenObjectRound(eligible=eligible):
+            _open(proposal)
+            _facilitator(actor)
+            _require(proposal.stage is Stage.INTEGRATE, Rule.WRONG_STAGE)
+            unanswered = [o for o in proposal.open_valid_objections if o.answered_in is None]
+            _require(not unanswered, Rule.UNANSWERED_OBJECTIONS)
+            objected = max((o.version for o in proposal.objections), default=0)
+            _require(proposal.version > objected, Rule.NO_NEW_VERSION)
+            return _open_round(proposal, RoundKind.OBJECT, eligible)
+        case CloseRound(now=now):
+            _open(proposal)
+            _facilitator(actor)
+            _require(proposal.round is not None, Rule.NO_OPEN_ROUND)
+            assert proposal.round is not None
+            if proposal.round.kind is not RoundKind.OBJECT:
+                raise RuleViolation(Rule.WRONG_STAGE)
+            return _close_object_round(proposal, proposal.round, now)
+        case SetDeadline(deadline=deadline, now=now):
+            _open(proposal)
+            _facilitator(actor)
+            _require(proposal.round is not None, Rule.NO_OPEN_ROUND)
+            assert proposal.round is not None
+            _require(deadline is None or deadline > now, Rule.DEADLINE_PAST)
+            return Step(replace(proposal, round=replace(proposal.round, deadline=deadline)))
+        case DeadlinePassed(now=now, eligible=eligible):
+            return _deadline(proposal, now, eligible)
+        case Withdraw():
+            _open(proposal)
+            _proposer(proposal, actor)
+            return _end(proposal, Stage.WITHDRAWN)
+        case CloseWithoutConsent(reason=reason):
+            _open(proposal)
+            _facilitator(actor)
+            _require(proposal.stage is not Stage.DRAFT, Rule.WRONG_STAGE)
+            _require(bool(reason.strip()), Rule.REASON_REQUIRED)
+            return _end(proposal, Stage.REJECTED)
+    raise AssertionError(f"unknown action {action!r}")  # pragma: no cover
+
+
+def _advance(proposal: Proposal, eligible: frozenset[int], closed: RoundClosed) -> Step:
+    """Clarify → react, react → object (each opening its round on the current version)."""
+    if proposal.stage is Stage.CLARIFY:
+        _require(all(q.answered for q in proposal.questions), Rule.QUESTIONS_UNANSWERED)
+        following = RoundKind.REACT
+    elif proposal.stage is Stage.REACT:
+        following = RoundKind.OBJECT
+    else:
+        raise RuleViolation(Rule.WRONG_STAGE)
+    opened = _open_round(proposal, following, eligible)
+    return Step(opened.proposal, (closed, *opened.effects))
+
+
+def _publish(proposal: Proposal, actor: Actor, answers: frozenset[int]) -> Step:
+    _open(proposal)
+    _proposer(proposal, actor)
+    _require(proposal.stage is not Stage.DRAFT, Rule.WRONG_STAGE)  # a draft is edited
+    number = proposal.version + 1
+    published = VersionPublished(number, answers)
+    if proposal.stage is Stage.INTEGRATE:
+        _require(bool(answers), Rule.VERSION_ANSWERS_NOTHING)
+        valid = {o.id for o in proposal.open_valid_objections}
+        _require(answers <= valid, Rule.VERSION_ANSWERS_INVALID)
+        changed = replace(proposal, version=number)
+        effects: list[Effect] = [published]
+        for objection in proposal.objections:
+            if objection.id in answers:
+                answered = replace(objection, answered_in=number)
+                changed = _with_objection(changed, answered)
+                effects.append(ObjectionChanged(objection.id, objection.status, number))
+        return Step(changed, tuple(effects))
+    _require(not answers, Rule.VERSION_ANSWERS_INVALID)
+    changed = replace(proposal, version=number)
+    round_ = proposal.round
+    if proposal.stage is Stage.OBJECT and round_ is not None:
+        # Any change of the text during an object round restarts it on the new version,
+        # with the same list of participants. Objections to the old text stay open: their
+        # authors confirm the new text removes them by consenting to it.
+        restarted = Round(RoundKind.OBJECT, number, round_.eligible, deadline=round_.deadline)
+        changed = replace(changed, round=restarted)
+        effects = [published, RoundClosed(Outcome.RESTARTED)]
+        effects.append(RoundOpened(RoundKind.OBJECT, number, round_.eligible))
+        return Step(changed, tuple(effects))
+    if round_ is not None:
+        changed = replace(changed, round=replace(round_, version=number))
+    return Step(changed, (published,))
+
+
+def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
+    round_ = _round(proposal, RoundKind.OBJECT)
+    if action.person != actor.user_id:
+        _require(actor.may_facilitate, Rule.NOT_YOUR_POSITION)
+    else:
+        _participant(proposal, actor, round_)
+    _require(action.person in round_.eligible, Rule.NOT_ELIGIBLE)
+    _require(action.version == proposal.version, Rule.STALE_VERSION)
+    _require(
+        action.stance is not Stance.OBJECTION or bool(action.reason.strip()), Rule.REASON_REQUIRED
+    )
+    on_behalf = action.person != actor.user_id
+    answers = tuple((u, a) for u, a in round_.answers if u != action.person)
+    changed = replace(
+        proposal, round=replace(round_, answers=(*answers, (action.person, action.stance.value)))
+    )
+    effects: list[Effect] = [PositionKept(action.person, action.stance, action.version, on_behalf)]
+    mine = [
+        o for o in changed.objections if o.objector == action.person and o.status in OPEN_OBJECTION
+    ]
+    if action.stance is Stance.OBJECTION:
+        if not any(o.version == action.version for o in mine):
+            next_id = max((o.id for o in proposal.objections), default=0) + 1
+            raised = Objection(next_id, action.person, action.version, ObjectionStatus.RAISED)
+            changed = replace(changed, objections=(*changed.objections, raised))
+            effects.append(ObjectionRaised(action.person, action.version))
+        return Step(changed, tuple(effects))
+    # Consenting to this version withdraws this person's open objection to it; consenting to
+    # a later version than the one objected to confirms the new text removes the objection.
+    for objection in mine:
+        if objection.version == action.version:
+            changed, effect = _set_status(changed, objection, ObjectionStatus.WITHDRAWN)
+        else:
+            answered_in = objection.answered_in or action.version
+            changed, effect = _set_status(
+                changed, objection, ObjectionStatus.INTEGRATED, answered_in
+            )
+        effects.append(effect)
+    return Step(changed, tuple(effects))
+
+
+def _close_object_round(
+    proposal: Proposal, round_: Round, now: datetime, *, silent: frozenset[int] = frozenset()
+) -> Step:
+    if round_.missing - silent:
+        deadline_passed = round_.deadline is not None and now >= round_.deadline
+        _require(deadline_passed and proposal.silence_is_consent, Rule.POSITIONS_MISSING)
+        silent = round_.missing
+    unjudged = [o for o in proposal.objections if o.status is ObjectionStatus.RAISED]
+    _require(not unjudged, Rule.OBJECTIONS_UNJUDGED)
+    if proposal.open_valid_objections:
+        stage = Stage.INTEGRATE
+        return Step(
+            replace(proposal, stage=stage, round=None),
+            (RoundClosed(Outcome.INTEGRATE, silent), StageChanged(stage)),
+        )
+    adopted = replace(proposal, stage=Stage.ADOPTED, round=None, decided=True)
+    return Step(
+        adopted,
+        (
+            RoundClosed(Outcome.ADOPTED, silent),
+            StageChanged(Stage.ADOPTED),
+            Adopted(proposal.version),
+        ),
+    )
+
+
+def _deadline(proposal: Proposal, now: datetime, eligible: frozenset[int]) -> Step:
+    """At a round's deadline: a clarify or react round ends and the next stage begins (with
+    the list given); an object round closes if silence counts as consent and every
+    objection has been judged. Otherwise the round stays open for the facilitator."""
+    _open(proposal)
+    round_ = proposal.round
+    _require(round_ is not None, Rule.NO_OPEN_ROUND)
+    assert round_ is not None
+    _require(round_.deadline is not None and now >= round_.deadline, Rule.DEADLINE_NOT_REACHED)
+    if round_.kind is RoundKind.OBJECT:
+        return _close_object_round(proposal, round_, now)
+    return _advance(proposal, eligible, RoundClosed(Outcome.ADVANCED))
+
+
+def _end(proposal: Proposal, stage: Stage) -> Step:
+    effects: list[Effect] = []
+    if proposal.round is not None:
+        effects.append(RoundClosed(Outcome.ENDED))
+    effects.append(StageChanged(stage))
+    return Step(replace(proposal, stage=stage, round=None), tuple(effects))
+
+
+# --- what a person may do now (for the page's "what can I do" panel) ----------------------
+
+
+def allowed(proposal: Proposal, actor: Actor, action: Action) -> bool:
+    try:
+        step(proposal, actor, action)
+    except RuleViolation:
+        return False
+    return True

@@ -1,0 +1,516 @@
+"""Proposals in PostgreSQL: load a proposal's state, let the rules decide, write the effects.
+
+Every action runs in one transaction: lock the proposal row, load its state (one query),
+ask `rules.step`, write each effect, bump the proposal's revision (optimistic concurrency
+for forms that carry it), append the journal event (which notifies `space:<id>`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from consentir import journal
+from consentir.consent import rules
+from consentir.consent.rules import (
+    Action,
+    Actor,
+    Adopted,
+    ObjectionChanged,
+    ObjectionRaised,
+    ObjectionStatus,
+    PositionKept,
+    RoundClosed,
+    RoundKind,
+    RoundOpened,
+    Stage,
+    StageChanged,
+    Step,
+    VersionPublished,
+)
+from consentir.db import Connection
+from consentir.decisions import store as decisions
+from consentir.errors import N_, DomainError
+from consentir.spaces import store as spaces
+from consentir.spaces.store import Space
+
+NOT_FOUND = N_("This proposal does not exist, or you cannot see it.")
+STALE = N_("Someone changed this proposal meanwhile: here is its current state.")
+
+
+class Head(msgspec.Struct, frozen=True):
+    """A proposal's row, with its proposer's name."""
+
+    id: int
+    space_id: int
+    proposer_id: int
+    proposer_name: str
+    title: str
+    stage: Stage
+    version: int
+    revision: int
+    closed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Content:
+    """What an action writes besides the state: a version's text, a question, an answer,
+    a reaction."""
+
+    title: str = ""
+    driver: str = ""
+    body: str = ""
+    note: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    head: Head
+    state: rules.Proposal
+    round_id: int | None  # the open round
+
+
+_HEAD = """
+    p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stage, p.version,
+    p.revision, p.closed_reason, p.created_at, p.updated_at, p.closed_at
+"""
+
+
+def _head(row: Any) -> Head:
+    return Head(**{key: row[key] for key in Head.__struct_fields__}) if row else row
+
+
+_STATE = """
+SELECT p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stage, p.version,
+       p.revision, p.closed_reason, p.created_at, p.updated_at, p.closed_at,
+       s.silence_is_consent,
+       r.id AS round_id, r.kind AS round_kind, r.version AS round_version,
+       r.deadline AS round_deadline,
+       (SELECT coalesce(array_agg(user_id), '{}') FROM round_participants
+         WHERE round_id = r.id) AS eligible,
+       (SELECT coalesce(json_agg(json_build_array(user_id, stance)), '[]') FROM positions
+         WHERE round_id = r.id AND superseded_at IS NULL) AS positions,
+       (SELECT coalesce(json_agg(json_build_array(
+                   author_id, CASE WHEN passed THEN 'passed' ELSE 'reacted' END)), '[]')
+          FROM reactions WHERE round_id = r.id) AS reactions,
+       (SELECT coalesce(json_agg(json_build_array(id, author_id, answer IS NOT NULL)
+                                 ORDER BY id), '[]')
+          FROM questions WHERE proposal_id = p.id) AS questions,
+       (SELECT coalesce(json_agg(json_build_array(id, objector_id, version, status, answered_in)
+                                 ORDER BY id), '[]')
+          FROM objections WHERE proposal_id = p.id) AS objections,
+       EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided
+FROM proposals p
+JOIN users u ON u.id = p.proposer_id
+JOIN spaces s ON s.id = p.space_id
+LEFT JOIN rounds r ON r.proposal_id = p.id AND r.closed_at IS NULL
+WHERE p.id = $1 AND p.space_id = $2
+"""
+
+
+def state_from_row(row: Any) -> Loaded:
+    """The rules' view of a proposal, from the state query's row."""
+    round_ = None
+    if row["round_id"] is not None:
+        answers = [tuple(a) for a in row["positions"]] + [tuple(a) for a in row["reactions"]]
+        round_ = rules.Round(
+            kind=RoundKind(row["round_kind"]),
+            version=row["round_version"],
+            eligible=frozenset(row["eligible"]),
+            answers=tuple((int(u), str(a)) for u, a in answers),
+            deadline=row["round_deadline"],
+        )
+    state = rules.Proposal(
+        stage=Stage(row["stage"]),
+        proposer=row["proposer_id"],
+        version=row["version"],
+        silence_is_consent=row["silence_is_consent"],
+        round=round_,
+        questions=tuple(rules.Question(q, a, answered) for q, a, answered in row["questions"]),
+        objections=tuple(
+            rules.Objection(o, who, version, ObjectionStatus(status), answered_in)
+            for o, who, version, status, answered_in in row["objections"]
+        ),
+        decided=row["decided"],
+    )
+    return Loaded(_head(row), state, row["round_id"])
+
+
+async def load(conn: Connection, space_id: int, proposal_id: int, *, lock: bool = False) -> Loaded:
+    """The proposal's state, scoped to its space (another space's id: not found). With
+    `lock`, the row stays locked until the transaction ends: actions on one proposal run
+    one after the other."""
+    if lock:
+        found = await conn.fetchval(
+            "SELECT id FROM proposals WHERE id = $1 AND space_id = $2 FOR UPDATE",
+            proposal_id,
+            space_id,
+        )
+        if found is None:
+            raise DomainError("proposal_not_found", NOT_FOUND, status=404)
+    row = await conn.fetchrow(_STATE, proposal_id, space_id)
+    if row is None:
+        raise DomainError("proposal_not_found", NOT_FOUND, status=404)
+    return state_from_row(row)
+
+
+# --- creating and editing drafts ----------------------------------------------------------
+
+
+async def create(conn: Connection, space: Space, actor: Actor, content: Content) -> int:
+    """A new draft, version 1."""
+    if not actor.may_participate:
+        raise rules.RuleViolation(rules.Rule.NOT_PARTICIPANT)
+    proposal_id = await conn.fetchval(
+        "INSERT INTO proposals (space_id, proposer_id, title) VALUES ($1, $2, $3) RETURNING id",
+        space.id,
+        actor.user_id,
+        content.title,
+    )
+    await conn.execute(
+        """INSERT INTO proposal_versions (proposal_id, number, driver, body, note, author_id)
+           VALUES ($1, 1, $2, $3, $4, $5)""",
+        proposal_id,
+        content.driver,
+        content.body,
+        content.note,
+        actor.user_id,
+    )
+    await journal.append(
+        conn,
+        action="proposal.created",
+        subject_type="proposal",
+        subject_id=proposal_id,
+        space_id=space.id,
+        actor_id=actor.user_id,
+        data={"title": content.title},
+    )
+    return int(proposal_id)
+
+
+async def edit_draft(
+    conn: Connection,
+    space: Space,
+    proposal_id: int,
+    actor: Actor,
+    content: Content,
+    *,
+    revision: int,
+) -> None:
+    loaded = await load(conn, space.id, proposal_id, lock=True)
+    rules.step(loaded.state, actor, rules.EditDraft())
+    if loaded.head.revision != revision:
+        raise DomainError("stale_proposal", STALE, status=409)
+    await conn.execute(
+        "UPDATE proposal_versions SET driver = $2, body = $3 WHERE proposal_id = $1 AND number = 1",
+        proposal_id,
+        content.driver,
+        content.body,
+    )
+    await conn.execute("UPDATE proposals SET title = $2 WHERE id = $1", proposal_id, content.title)
+    await _finish(conn, loaded, actor, "proposal.draft_edited", {"title": content.title})
+
+
+# --- actions ------------------------------------------------------------------------------
+
+# The journal's name for each action.
+_EVENT = {
+    rules.Submit: "proposal.submitted",
+    rules.AskQuestion: "proposal.question_asked",
+    rules.AnswerQuestion: "proposal.question_answered",
+    rules.Advance: "proposal.advanced",
+    rules.React: "proposal.reaction_given",
+    rules.PublishVersion: "proposal.version_published",
+    rules.GivePosition: "proposal.position_given",
+    rules.JudgeObjection: "proposal.objection_judged",
+    rules.WithdrawObjection: "proposal.objection_withdrawn",
+    rules.ConfirmIntegration: "proposal.integration_confirmed",
+    rules.OpenObjectRound: "proposal.object_round_opened",
+    rules.CloseRound: "proposal.round_closed",
+    rules.SetDeadline: "proposal.deadline_set",
+    rules.DeadlinePassed: "proposal.deadline_passed",
+    rules.Withdraw: "proposal.withdrawn",
+    rules.CloseWithoutConsent: "proposal.closed_without_consent",
+}
+
+
+async def act(
+    conn: Connection,
+    space: Space,
+    proposal_id: int,
+    actor: Actor,
+    action: Action,
+    content: Content | None = None,
+) -> Step:
+    """Do `action` as `actor`, inside the caller's transaction; a RuleViolation if the
+    process forbids it (nothing written then)."""
+    content = content or Content()
+    loaded = await load(conn, space.id, proposal_id, lock=True)
+    if isinstance(action, (rules.Submit, rules.Advance, rules.OpenObjectRound)):
+        action = type(action)(await spaces.acting_member_ids(conn, space.id))
+    elif isinstance(action, rules.DeadlinePassed):
+        action = rules.DeadlinePassed(action.now, await spaces.acting_member_ids(conn, space.id))
+    result = rules.step(loaded.state, actor, action)
+    writer = _Writer(conn, space, loaded, actor, action, content)
+    data = await writer.write(result)
+    await _finish(conn, loaded, actor, _EVENT[type(action)], data)
+    return result
+
+
+async def _finish(
+    conn: Connection, loaded: Loaded, actor: Actor, event: str, data: dict[str, Any]
+) -> None:
+    updated = await conn.fetchval(
+        """UPDATE proposals SET revision = revision + 1, updated_at = now()
+           WHERE id = $1 AND revision = $2 RETURNING revision""",
+        loaded.head.id,
+        loaded.head.revision,
+    )
+    if updated is None:  # the row lock makes this impossible; kept as the last guard
+        raise DomainError("stale_proposal", STALE, status=409)
+    await journal.append(
+        conn,
+        action=event,
+        subject_type="proposal",
+        subject_id=loaded.head.id,
+        space_id=loaded.head.space_id,
+        actor_id=actor.user_id or None,
+        data=data,
+    )
+
+
+class _Writer:
+    """Writes one step's effects; collects what the journal event says of them."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        space: Space,
+        loaded: Loaded,
+        actor: Actor,
+        action: Action,
+        content: Content,
+    ) -> None:
+        self.conn = conn
+        self.space = space
+        self.loaded = loaded
+        self.actor = actor
+        self.action = action
+        self.content = content
+        self.round_id = loaded.round_id
+        self.position_id: int | None = None
+        self.data: dict[str, Any] = {}
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.actor.user_id or None  # the deadline task acts as nobody
+
+    async def write(self, result: Step) -> dict[str, Any]:
+        await self._own_rows()
+        for effect in result.effects:
+            match effect:
+                case RoundClosed():
+                    await self._close_round(effect)
+                case StageChanged(stage=stage):
+                    await self._stage(stage)
+                case RoundOpened():
+                    await self._open_round(effect)
+                case VersionPublished():
+                    await self._version(effect)
+                case PositionKept():
+                    await self._position(effect)
+                case ObjectionRaised():
+                    await self._objection(effect)
+                case ObjectionChanged():
+                    await self._objection_changed(effect)
+                case Adopted(version=version):
+                    self.data["decision"] = await decisions.adopt(
+                        self.conn, self.space, self.loaded.head, version
+                    )
+        return self.data
+
+    async def _own_rows(self) -> None:
+        """What the action writes that is not a change of state."""
+        conn, action, content = self.conn, self.action, self.content
+        match action:
+            case rules.AskQuestion():
+                self.data["question"] = await conn.fetchval(
+                    """INSERT INTO questions (proposal_id, round_id, author_id, text)
+                       VALUES ($1, $2, $3, $4) RETURNING id""",
+                    self.loaded.head.id,
+                    self.round_id,
+                    self.actor.user_id,
+                    content.text,
+                )
+            case rules.AnswerQuestion(question_id=question_id):
+                await conn.execute(
+                    """UPDATE questions SET answer = $3, answered_at = now()
+                       WHERE id = $1 AND proposal_id = $2""",
+                    question_id,
+                    self.loaded.head.id,
+                    content.text,
+                )
+                self.data["question"] = question_id
+            case rules.React(passed=passed):
+                await conn.execute(
+                    """INSERT INTO reactions (round_id, author_id, text, passed)
+                       VALUES ($1, $2, $3, $4)""",
+                    self.round_id,
+                    self.actor.user_id,
+                    "" if passed else content.text,
+                    passed,
+                )
+                self.data["passed"] = passed
+            case rules.SetDeadline(deadline=deadline):
+                await conn.execute(
+                    """UPDATE rounds SET deadline = $2, reminded_at = NULL, overdue_at = NULL
+                       WHERE id = $1""",
+                    self.round_id,
+                    deadline,
+                )
+                self.data["deadline"] = deadline.isoformat() if deadline else None
+            case rules.CloseWithoutConsent(reason=reason):
+                self.data["reason"] = reason
+
+    async def _close_round(self, effect: RoundClosed) -> None:
+        for person in sorted(effect.silent):
+            await self.conn.execute(
+                """INSERT INTO positions (round_id, version, user_id, stance, recorded_by, silent)
+                   SELECT id, version, $2, 'consent', NULL, true FROM rounds WHERE id = $1""",
+                self.round_id,
+                person,
+            )
+        await self.conn.execute(
+            """UPDATE rounds SET closed_at = now(), closed_by = $2, outcome = $3
+               WHERE id = $1 AND closed_at IS NULL""",
+            self.round_id,
+            self.actor_id,
+            effect.outcome.value,
+        )
+        self.data["round_closed"] = effect.outcome.value
+        if effect.silent:
+            self.data["silent"] = sorted(effect.silent)
+
+    async def _stage(self, stage: Stage) -> None:
+        reason = self.action.reason if isinstance(self.action, rules.CloseWithoutConsent) else None
+        await self.conn.execute(
+            """UPDATE proposals SET stage = $2,
+                      closed_at = CASE WHEN $3 THEN now() END, closed_reason = $4
+               WHERE id = $1""",
+            self.loaded.head.id,
+            stage.value,
+            stage.closed,
+            reason,
+        )
+        self.data["stage"] = stage.value
+
+    async def _open_round(self, effect: RoundOpened) -> None:
+        self.round_id = await self.conn.fetchval(
+            """INSERT INTO rounds (proposal_id, kind, version, opened_by, deadline)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+            self.loaded.head.id,
+            effect.kind.value,
+            effect.version,
+            self.actor_id,
+            self._carried_deadline(effect),
+        )
+        await self.conn.execute(
+            """INSERT INTO round_participants (round_id, user_id)
+               SELECT $1, unnest($2::bigint[])""",
+            self.round_id,
+            sorted(effect.eligible),
+        )
+        self.data["round_opened"] = {"kind": effect.kind.value, "version": effect.version}
+
+    def _carried_deadline(self, effect: RoundOpened) -> datetime | None:
+        """A restarted object round keeps its deadline."""
+        old = self.loaded.state.round
+        if old is not None and old.kind is RoundKind.OBJECT is effect.kind:
+            return old.deadline
+        return None
+
+    async def _version(self, effect: VersionPublished) -> None:
+        await self.conn.execute(
+            """INSERT INTO proposal_versions (proposal_id, number, driver, body, note, author_id)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            self.loaded.head.id,
+            effect.number,
+            self.content.driver,
+            self.content.body,
+            self.content.note,
+            self.actor.user_id,
+        )
+        await self.conn.execute(
+            "UPDATE proposals SET version = $2 WHERE id = $1", self.loaded.head.id, effect.number
+        )
+        self.data["version"] = effect.number
+        if effect.answers:
+            self.data["answers"] = sorted(effect.answers)
+
+    async def _position(self, effect: PositionKept) -> None:
+        reason = self.action.reason if isinstance(self.action, rules.GivePosition) else ""
+        await self.conn.execute(
+            """UPDATE positions SET superseded_at = now()
+               WHERE round_id = $1 AND user_id = $2 AND superseded_at IS NULL""",
+            self.round_id,
+            effect.person,
+        )
+        self.position_id = await self.conn.fetchval(
+            """INSERT INTO positions (round_id, version, user_id, stance, reason, recorded_by)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+            self.round_id,
+            effect.version,
+            effect.person,
+            effect.stance.value,
+            reason,
+            self.actor.user_id,
+        )
+        self.data.update(person=effect.person, stance=effect.stance.value, version=effect.version)
+        if effect.on_behalf:
+            self.data["on_behalf_of"] = effect.person
+
+    async def _objection(self, effect: ObjectionRaised) -> None:
+        reason = self.action.reason if isinstance(self.action, rules.GivePosition) else ""
+        self.data["objection"] = await self.conn.fetchval(
+            """INSERT INTO objections
+                   (proposal_id, round_id, position_id, objector_id, version, reason)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+            self.loaded.head.id,
+            self.round_id,
+            self.position_id,
+            effect.objector,
+            effect.version,
+            reason,
+        )
+
+    async def _objection_changed(self, effect: ObjectionChanged) -> None:
+        judgement = self.action.reason if isinstance(self.action, rules.JudgeObjection) else None
+        await self.conn.execute(
+            """UPDATE objections SET
+                   status = $3,
+                   judged_by = CASE WHEN $4::text IS NOT NULL THEN $5 ELSE judged_by END,
+                   judged_at = CASE WHEN $4::text IS NOT NULL THEN now() ELSE judged_at END,
+                   judgement = coalesce($4, judgement),
+                   proposer_confirmed_at = CASE
+                       WHEN answered_in IS DISTINCT FROM $6 AND $6::int IS NOT NULL THEN now()
+                       ELSE proposer_confirmed_at END,
+                   answered_in = coalesce($6, answered_in),
+                   objector_confirmed_at = CASE WHEN $3 = 'integrated' THEN now()
+                                                ELSE objector_confirmed_at END,
+                   updated_at = now()
+               WHERE id = $1 AND proposal_id = $2""",
+            effect.objection_id,
+            self.loaded.head.id,
+            effect.status.value,
+            judgement,
+            self.actor.user_id,
+            effect.answered_in,
+        )
+        self.data.setdefault("objections", {})[str(effect.objection_id)] = effect.status.value

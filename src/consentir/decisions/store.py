@@ -1,0 +1,194 @@
+"""Decisions: created by adoption, numbered per space without gaps, kept in a register that
+is searched in French, accent-insensitively, and paginated by keyset."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import msgspec
+
+from consentir import journal
+from consentir.db import Connection
+from consentir.decisions.search import query_text, search_text
+from consentir.errors import N_, DomainError
+from consentir.spaces.store import Space
+
+NOT_FOUND = N_("This decision does not exist, or you cannot see it.")
+PAGE = 50
+
+
+class _Proposal(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+
+
+def number_of(prefix: str, year: int, seq: int) -> str:
+    """`CA-2026-014`: the space's prefix, the year, the sequence within the year."""
+    return f"{prefix}-{year}-{seq:03d}"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: int) -> str:
+    """Create the decision for `proposal` adopted in `version`; returns its number. The
+    counter row for (space, year) is locked until commit, so concurrent adoptions take
+    consecutive numbers and a rolled-back one gives its number back."""
+    today = await conn.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+    seq = await conn.fetchval(
+        """INSERT INTO decision_counters (space_id, year, last_seq) VALUES ($1, $2, 1)
+           ON CONFLICT (space_id, year) DO UPDATE SET last_seq = decision_counters.last_seq + 1
+           RETURNING last_seq""",
+        space.id,
+        today.year,
+    )
+    text = await conn.fetchrow(
+        "SELECT driver, body FROM proposal_versions WHERE proposal_id = $1 AND number = $2",
+        proposal.id,
+        version,
+    )
+    assert text is not None
+    number = number_of(space.decision_prefix, today.year, seq)
+    await conn.execute(
+        """INSERT INTO decisions (space_id, proposal_id, version, year, seq, number, title,
+                                  driver, body, review_on, search_text)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        space.id,
+        proposal.id,
+        version,
+        today.year,
+        seq,
+        number,
+        proposal.title,
+        text["driver"],
+        text["body"],
+        _add_months(today, space.review_delay_months),
+        search_text(proposal.title, text["driver"], text["body"]),
+    )
+    return number
+
+
+class DecisionRow(msgspec.Struct, frozen=True):
+    id: int
+    number: str
+    title: str
+    proposal_id: int
+    version: int
+    adopted_at: datetime
+    review_on: date
+    status: str
+    body: str = ""
+    driver: str = ""
+
+
+class Filters(msgspec.Struct, frozen=True):
+    q: str = ""
+    status: str = ""  # in_force | superseded | repealed | "" for all
+    adopted_from: date | None = None
+    adopted_to: date | None = None
+    review_before: date | None = None
+
+
+def _cursor(row: DecisionRow) -> str:
+    return f"{row.adopted_at.isoformat()}~{row.id}"
+
+
+def parse_cursor(cursor: str | None) -> tuple[datetime, int] | tuple[None, None]:
+    if not cursor:
+        return None, None
+    try:
+        when, ident = cursor.rsplit("~", 1)
+        return datetime.fromisoformat(when), int(ident)
+    except ValueError:
+        raise DomainError("bad_cursor", N_("This page address is not valid."), status=400) from None
+
+
+_REGISTER = """
+SELECT id, number, title, proposal_id, version, adopted_at, review_on, status,
+       CASE WHEN $9 THEN body ELSE '' END AS body, CASE WHEN $9 THEN driver ELSE '' END AS driver
+FROM decisions
+WHERE space_id = $1
+  AND ($2 = '' OR search @@ plainto_tsquery('french', $2))
+  AND ($3 = '' OR status = $3)
+  AND ($4::date IS NULL OR adopted_at >= $4::date)
+  AND ($5::date IS NULL OR adopted_at < $5::date + 1)
+  AND ($6::date IS NULL OR review_on < $6::date)
+  AND ($7::timestamptz IS NULL OR (adopted_at, id) < ($7, $8))
+ORDER BY adopted_at DESC, id DESC
+LIMIT $10
+"""
+
+
+async def register(
+    conn: Connection,
+    space_id: int,
+    filters: Filters,
+    *,
+    after: str | None = None,
+    limit: int = PAGE,
+    full_text: bool = False,
+) -> tuple[list[DecisionRow], str | None]:
+    """A page of the register, newest first, and the cursor of the next page (if any)."""
+    when, ident = parse_cursor(after)
+    rows = await conn.fetch(
+        _REGISTER,
+        space_id,
+        query_text(filters.q),
+        filters.status,
+        filters.adopted_from,
+        filters.adopted_to,
+        filters.review_before,
+        when,
+        ident,
+        full_text,
+        limit + 1,
+    )
+    page = [DecisionRow(**dict(r)) for r in rows[:limit]]
+    return page, (_cursor(page[-1]) if len(rows) > limit else None)
+
+
+async def by_number(conn: Connection, space_id: int, number: str) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        """SELECT d.*, p.proposer_id, u.name AS proposer_name
+           FROM decisions d JOIN proposals p ON p.id = d.proposal_id
+           JOIN users u ON u.id = p.proposer_id
+           WHERE d.space_id = $1 AND d.number = $2""",
+        space_id,
+        number,
+    )
+    if row is None:
+        raise DomainError("decision_not_found", NOT_FOUND, status=404)
+    return dict(row)
+
+
+async def set_review_date(
+    conn: Connection, space_id: int, number: str, review_on: date, actor_id: int
+) -> None:
+    decision_id = await conn.fetchval(
+        "UPDATE decisions SET review_on = $3 WHERE space_id = $1 AND number = $2 RETURNING id",
+        space_id,
+        number,
+        review_on,
+    )
+    if decision_id is None:
+        raise DomainError("decision_not_found", NOT_FOUND, status=404)
+    await journal.append(
+        conn,
+        action="decision.review_date_set",
+        subject_type="decision",
+        subject_id=decision_id,
+        space_id=space_id,
+        actor_id=actor_id,
+        data={"number": number, "review_on": review_on.isoformat()},
+    )
