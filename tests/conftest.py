@@ -145,14 +145,23 @@ def mail_settings(smtp_server: Received) -> MailSettings:
 
 
 @pytest.fixture
+def query_log() -> list[str]:
+    """Every SQL statement the scenario client's app sends, in order."""
+    return []
+
+
+@pytest.fixture
 async def scenario_client(
-    scenario_database: tuple[str, Scenario], mail_settings: MailSettings, tmp_path: Path
+    scenario_database: tuple[str, Scenario],
+    mail_settings: MailSettings,
+    tmp_path: Path,
+    query_log: list[str],
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app on a copy of the scenario database."""
     settings = Settings(
         database_url=scenario_database[0], secret_key=TEST_SECRET, data_dir=str(tmp_path)
     )
-    app = create_app(settings, mail_settings=mail_settings)
+    app = create_app(settings, mail_settings=mail_settings, on_query=query_log.append)
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
 
@@ -278,3 +287,15 @@ async def page(chromium: Browser) -> AsyncIterator[Page]:
     new_page = await context.new_page()
     yield new_page
     await context.close()
+
+
+@pytest.fixture
+def client_world(
+    scenario_client: AsyncTestClient[Litestar], world: Scenario
+) -> tuple[AsyncTestClient[Litestar], Scenario]:
+    return scenario_client, world
+
+
+@pytest.fixture
+def database_url(scenario_database: tuple[str, Scenario]) -> str:
+    return scenario_database[0]

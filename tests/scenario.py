@@ -14,10 +14,12 @@ import asyncpg
 
 from consentir import db
 from consentir.accounts import store as accounts
+from consentir.consent import rules
+from consentir.consent import store as proposals
 from consentir.credentials import PASSWORD_HASHER
 from consentir.spaces import store as spaces
 from consentir.spaces.rules import Role
-from consentir.spaces.store import Signature
+from consentir.spaces.store import Signature, Space
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = PASSWORD_HASHER.hash(PASSWORD)
@@ -39,6 +41,8 @@ class Scenario:
     reset_token: str = ""
     confirm_token: str = ""
     change_token: str = ""
+    draft_id: int = 0  # a draft of member's in alpha
+    proposal_id: int = 0  # member's proposal in alpha, at the clarify stage
 
     def email(self, role: str) -> str:
         return f"{role.replace('_', '-')}@example.org"
@@ -89,7 +93,7 @@ async def build(pool: asyncpg.Pool) -> Scenario:
                 conn, alpha.id, charter_id, users[role].id,
                 Signature(users[role].name, "Lyon", date(2026, 11, 1)),
             )  # fmt: skip
-        for role in SIGNED_IN:
+        for role in (*SIGNED_IN, "target"):
             scenario.sessions[role] = await accounts.start_session(
                 conn, users[role], replaces=None, user_agent="tests"
             )
@@ -101,6 +105,7 @@ async def build(pool: asyncpg.Pool) -> Scenario:
             conn, alpha.id, email="invitee@example.org", role=Role.MEMBER,
             actor_id=users["admin"].id,
         )  # fmt: skip
+        scenario.draft_id, scenario.proposal_id = await _proposals(conn, alpha, users["member"].id)
         scenario.reset_token = await accounts.issue_link(conn, users["member"].id, "reset_password")
         scenario.confirm_token = await accounts.issue_link(
             conn, users["member"].id, "confirm_email"
@@ -109,3 +114,14 @@ async def build(pool: asyncpg.Pool) -> Scenario:
             conn, users["member"].id, "change_email", new_email="member-new@example.org"
         )
     return scenario
+
+
+async def _proposals(conn: asyncpg.Connection, alpha: Space, member_id: int) -> tuple[int, int]:
+    """A draft, and a proposal submitted to the group (clarify stage), both by `member`."""
+    proposer = rules.Actor(member_id, may_participate=True, may_facilitate=False)
+    text = proposals.Content(title="Jardin partagé", driver="La friche est vide.",
+                             body="Créer un jardin partagé sur la friche.")  # fmt: skip
+    draft = await proposals.create(conn, alpha, proposer, text)
+    submitted = await proposals.create(conn, alpha, proposer, text)
+    await proposals.act(conn, alpha, submitted, proposer, rules.Submit(frozenset()))
+    return draft, submitted

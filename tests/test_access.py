@@ -42,6 +42,21 @@ ADMIN_OF_SPACE = roles(
 INSTANCE_ADMIN = roles(default=FORBIDDEN, anonymous=SIGNIN, instance_admin=OK)
 API_SIGNED_IN = roles(anonymous=SIGNIN)
 API_VIEW_SPACE = roles(anonymous=SIGNIN, outsider=MISSING)
+# Those who may act in the space (members who signed its charter).
+PARTICIPANTS = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, instance_admin=FORBIDDEN
+)
+# A draft: its proposer edits it; facilitators see it; for everyone else it does not exist.
+DRAFT_EDIT = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=MISSING, facilitator=FORBIDDEN,
+    admin=FORBIDDEN, instance_admin=MISSING,
+)  # fmt: skip
+# A clarifying question: those on the round's list; not the proposer (member).
+ASK = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
+    instance_admin=FORBIDDEN,
+)  # fmt: skip
+NEW_PROPOSAL = {"title": "Vélos", "driver": "Pourquoi", "body": "Quoi"}
 
 
 @dataclass
@@ -136,6 +151,31 @@ RULES = [
          roles(anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
                facilitator=FORBIDDEN),
          url="/api/v1/spaces/alpha/invitations", json={"email": "api@example.org"}),
+    # The consent process.
+    Rule("GET", "/s/{slug:str}/proposals", VIEW_SPACE, url="/s/alpha/proposals"),
+    Rule("GET", "/s/{slug:str}/proposals/new", PARTICIPANTS, url="/s/alpha/proposals/new"),
+    Rule("POST", "/s/{slug:str}/proposals", PARTICIPANTS, url="/s/alpha/proposals",
+         data=NEW_PROPOSAL),
+    Rule("POST", "/s/{slug:str}/preview", VIEW_SPACE, url="/s/alpha/preview",
+         data={"body": "*texte*"}),
+    Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}", VIEW_SPACE,
+         url="/s/alpha/proposals/{proposal_id}"),
+    Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/diff", VIEW_SPACE,
+         url="/s/alpha/proposals/{proposal_id}/diff"),
+    Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/edit", DRAFT_EDIT,
+         url="/s/alpha/proposals/{draft_id}/edit"),
+    Rule("POST", "/s/{slug:str}/proposals/{proposal_id:int}/edit", DRAFT_EDIT,
+         url="/s/alpha/proposals/{draft_id}/edit", data={**NEW_PROPOSAL, "revision": "1"}),
+    Rule("POST", "/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}", ASK,
+         url="/s/alpha/proposals/{proposal_id}/ask", data={"text": "Où ?"}),
+    Rule("GET", "/api/v1/spaces/{slug:str}/proposals", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/proposals"),
+    Rule("POST", "/api/v1/spaces/{slug:str}/proposals", PARTICIPANTS,
+         url="/api/v1/spaces/alpha/proposals", json=NEW_PROPOSAL),
+    Rule("GET", "/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/proposals/{proposal_id}"),
+    Rule("POST", "/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}", ASK,
+         url="/api/v1/spaces/alpha/proposals/{proposal_id}/steps/ask", json={"text": "Où ?"}),
 ]  # fmt: skip
 
 
@@ -174,6 +214,8 @@ def _url(rule: Rule, world: Scenario) -> str:
         invitation_id=world.invitation_id,
         target_id=world.target_id,
         member_token_id=world.api_token_ids["member"],
+        draft_id=world.draft_id,
+        proposal_id=world.proposal_id,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -20,6 +20,7 @@ from consentir import __version__, db, logs, mail
 from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
+from consentir.consent import routes as consent_routes
 from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
@@ -42,8 +43,14 @@ def _settings(state: State) -> Settings:
     return state.settings  # type: ignore[no-any-return]
 
 
-def create_app(settings: Settings, *, mail_settings: MailSettings | None = None) -> Litestar:
-    """The application. Email goes through `mail_settings` (default: written to the log)."""
+def create_app(
+    settings: Settings,
+    *,
+    mail_settings: MailSettings | None = None,
+    on_query: Callable[[str], None] | None = None,
+) -> Litestar:
+    """The application. Email goes through `mail_settings` (default: written to the log);
+    `on_query` sees every SQL statement sent (for tests and benchmarks that count them)."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set (`consentir serve` starts the embedded server)")
     dsn = settings.database_url
@@ -55,7 +62,7 @@ def create_app(settings: Settings, *, mail_settings: MailSettings | None = None)
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await db.create_pool(
-            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, on_query=on_query
         )
         stop = asyncio.Event()
         sender = asyncio.create_task(
@@ -87,6 +94,7 @@ def create_app(settings: Settings, *, mail_settings: MailSettings | None = None)
             *account_routes.public_routes,
             *account_routes.profile_routes,
             *space_routes.routes,
+            *consent_routes.routes,
             static,
         ],
         middleware=[Authentication()],

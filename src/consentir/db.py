@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -158,15 +158,38 @@ async def connect(dsn: str, *, timeout: float = 10.0) -> asyncpg.Connection:
 SERVER_SETTINGS = {"timezone": "UTC", "application_name": "consentir"}
 
 
+async def _release(conn: Connection) -> None:
+    """What a connection needs on its way back to the pool. The app never sets session
+    state (no session-level locks, LISTEN, cursors or SET outside a transaction), so the
+    default reset (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL: one round trip per
+    checkout) is skipped; asyncpg itself ends any transaction left open."""
+    if conn.is_in_transaction():  # pragma: no cover - asyncpg's own cleanup comes first
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 10.0,
+    on_query: Callable[[str], None] | None = None,
 ) -> asyncpg.Pool:
+    """The pool. `on_query` sees the text of every statement sent (tests and benchmarks count
+    round trips with it)."""
+
+    async def init(conn: Connection) -> None:
+        await _init_connection(conn)
+        if on_query is not None:
+            conn.add_query_logger(lambda logged: on_query(logged.query))
+
     try:
         pool = await asyncpg.create_pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
-            init=_init_connection,
+            init=init,
+            reset=_release,
             server_settings=SERVER_SETTINGS,
             timeout=timeout,
             command_timeout=COMMAND_SECONDS,

@@ -636,7 +636,12 @@ def step(proposal: Proposal, actor: Actor, action: Action) -> Step:
             unanswered = [o for o in proposal.open_valid_objections if o.answered_in is None]
             _require(not unanswered, Rule.UNANSWERED_OBJECTIONS)
             objected = max((o.version for o in proposal.objections), default=0)
-            _require(proposal.version > objected, Rule.NO_NEW_VERSION)
+            # With no valid objection left (withdrawn, or confirmed integrated) there is
+            # nothing to integrate, and no version could be published: no new one is needed.
+            _require(
+                proposal.version > objected or not proposal.open_valid_objections,
+                Rule.NO_NEW_VERSION,
+            )
             return _open_round(proposal, RoundKind.OBJECT, eligible)
         case CloseRound(now=now):
             _open(proposal)

@@ -77,14 +77,9 @@ class Loaded:
     round_id: int | None  # the open round
 
 
-_HEAD = """
-    p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stage, p.version,
-    p.revision, p.closed_reason, p.created_at, p.updated_at, p.closed_at
-"""
-
-
 def _head(row: Any) -> Head:
-    return Head(**{key: row[key] for key in Head.__struct_fields__}) if row else row
+    values = {key: row[key] for key in Head.__struct_fields__}
+    return Head(**{**values, "stage": Stage(values["stage"])})
 
 
 _STATE = """
@@ -514,3 +509,139 @@ class _Writer:
             effect.answered_in,
         )
         self.data.setdefault("objections", {})[str(effect.objection_id)] = effect.status.value
+
+
+# --- reading: the proposal page and the list ----------------------------------------------
+
+_DETAIL = """
+SELECT
+  (SELECT json_agg(json_build_object(
+       'number', v.number, 'driver', v.driver, 'body', v.body, 'note', v.note,
+       'author', au.name, 'created_at', v.created_at) ORDER BY v.number)
+     FROM proposal_versions v JOIN users au ON au.id = v.author_id
+    WHERE v.proposal_id = p.id) AS versions,
+  (SELECT json_agg(json_build_object(
+       'id', r.id, 'kind', r.kind, 'version', r.version, 'opened_at', r.opened_at,
+       'closed_at', r.closed_at, 'deadline', r.deadline, 'outcome', r.outcome,
+       'overdue', r.overdue_at IS NOT NULL,
+       'participants', (SELECT json_agg(json_build_array(rp.user_id, pu.name) ORDER BY pu.name)
+                          FROM round_participants rp JOIN users pu ON pu.id = rp.user_id
+                         WHERE rp.round_id = r.id),
+       'positions', (SELECT json_agg(json_build_object(
+                         'user_id', x.user_id, 'stance', x.stance, 'reason', x.reason,
+                         'silent', x.silent,
+                         'on_behalf', NOT x.silent AND x.recorded_by <> x.user_id) ORDER BY x.id)
+                       FROM positions x WHERE x.round_id = r.id AND x.superseded_at IS NULL),
+       'reactions', (SELECT json_agg(json_build_object(
+                         'user_id', x.author_id, 'text', x.text, 'passed', x.passed) ORDER BY x.id)
+                       FROM reactions x WHERE x.round_id = r.id)
+     ) ORDER BY r.id)
+     FROM rounds r WHERE r.proposal_id = p.id) AS rounds,
+  (SELECT json_agg(json_build_object(
+       'id', q.id, 'author', qu.name, 'author_id', q.author_id, 'text', q.text,
+       'answer', q.answer) ORDER BY q.id)
+     FROM questions q JOIN users qu ON qu.id = q.author_id
+    WHERE q.proposal_id = p.id) AS questions,
+  (SELECT json_agg(json_build_object(
+       'id', o.id, 'objector', ou.name, 'objector_id', o.objector_id, 'version', o.version,
+       'reason', o.reason, 'status', o.status, 'judgement', o.judgement,
+       'answered_in', o.answered_in) ORDER BY o.id)
+     FROM objections o JOIN users ou ON ou.id = o.objector_id
+    WHERE o.proposal_id = p.id) AS objections,
+  (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision
+FROM proposals p
+WHERE p.id = $1 AND p.space_id = $2
+"""
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """json_agg writes timestamps as ISO text."""
+    return datetime.fromisoformat(value) if value else None
+
+
+class Detail(msgspec.Struct, frozen=True):
+    """Everything the proposal page shows besides the state, from one query."""
+
+    versions: list[dict[str, Any]]
+    rounds: list[dict[str, Any]]
+    questions: list[dict[str, Any]]
+    objections: list[dict[str, Any]]
+    decision: str | None
+
+
+async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:
+    row = await conn.fetchrow(_DETAIL, proposal_id, space_id)
+    if row is None:
+        raise DomainError("proposal_not_found", NOT_FOUND, status=404)
+    for round_ in row["rounds"] or []:
+        for key in ("participants", "positions", "reactions"):
+            round_[key] = round_[key] or []
+        for key in ("opened_at", "closed_at", "deadline"):
+            round_[key] = _timestamp(round_[key])
+    for version in row["versions"] or []:
+        version["created_at"] = _timestamp(version["created_at"])
+    return Detail(
+        versions=row["versions"] or [],
+        rounds=row["rounds"] or [],
+        questions=row["questions"] or [],
+        objections=row["objections"] or [],
+        decision=row["decision"],
+    )
+
+
+class Listed(msgspec.Struct, frozen=True):
+    id: int
+    title: str
+    stage: Stage
+    proposer_name: str
+    updated_at: datetime
+    version: int
+    deadline: datetime | None
+    awaits_me: bool  # on the open round's list, and not answered yet
+
+
+LIST_PAGE = 50
+
+
+async def listing(
+    conn: Connection,
+    space_id: int,
+    viewer_id: int,
+    *,
+    may_see_drafts: bool,
+    after: tuple[datetime, int] | None = None,
+    limit: int = LIST_PAGE,
+) -> tuple[list[Listed], tuple[datetime, int] | None]:
+    """A space's proposals, last changed first (keyset), with what awaits the viewer."""
+    rows = await conn.fetch(
+        """
+        SELECT p.id, p.title, p.stage, u.name AS proposer_name, p.updated_at, p.version,
+               r.deadline,
+               (rp.user_id IS NOT NULL AND r.kind <> 'clarify'
+                AND NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
+                                AND x.user_id = $2 AND x.superseded_at IS NULL)
+                AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
+                                AND x.author_id = $2)) AS awaits_me
+        FROM proposals p
+        JOIN users u ON u.id = p.proposer_id
+        LEFT JOIN rounds r ON r.proposal_id = p.id AND r.closed_at IS NULL
+        LEFT JOIN round_participants rp ON rp.round_id = r.id AND rp.user_id = $2
+        WHERE p.space_id = $1
+          AND (p.stage <> 'draft' OR p.proposer_id = $2 OR $3)
+          AND ($4::timestamptz IS NULL OR (p.updated_at, p.id) < ($4, $5))
+        ORDER BY p.updated_at DESC, p.id DESC
+        LIMIT $6
+        """,
+        space_id,
+        viewer_id,
+        may_see_drafts,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    page = [
+        Listed(**{**dict(r), "stage": Stage(r["stage"]), "awaits_me": bool(r["awaits_me"])})
+        for r in rows[:limit]
+    ]
+    following = (page[-1].updated_at, page[-1].id) if len(rows) > limit else None
+    return page, following

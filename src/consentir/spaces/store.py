@@ -31,6 +31,7 @@ class Space(msgspec.Struct, frozen=True):
     decision_prefix: str
     parent_members_included: bool
     version: int
+    hide_positions: bool = True
 
 
 class Charter(msgspec.Struct, frozen=True):

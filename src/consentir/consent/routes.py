@@ -1,0 +1,662 @@
+"""Proposals: the list, drafts, the proposal page and every step of the process, as pages
+(forms that work without JavaScript, enhanced by htmx) and as the JSON API.
+
+Both surfaces share `perform()`: it turns a verb and its fields into a rules action,
+runs it in one transaction with the idempotency key, and lets the rules refuse.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from consentir import db
+from consentir.accounts.store import User
+from consentir.consent import rules, store
+from consentir.consent.diff import word_diff
+from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
+from consentir.consent.store import Content
+from consentir.errors import N_, DomainError
+from consentir.markdown import render as render_markdown
+from consentir.spaces.rules import ROLE_NAMES, Action, allowed
+from consentir.spaces.store import SpaceView
+from consentir.web import idempotency
+from consentir.web.forms import FormInvalid, field_error, parse_form
+from consentir.web.i18n import display_zone, gettext
+
+FormData = URLEncodedBody[dict[str, Any]]
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Driver = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=50000)]
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
+Text = Annotated[str, msgspec.Meta(max_length=5000)]
+Key = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+def actor_of(here: SpaceView, me: User) -> Actor:
+    return Actor(
+        me.id,
+        may_participate=allowed(here.standing, Action.PARTICIPATE),
+        may_facilitate=allowed(here.standing, Action.FACILITATE),
+    )
+
+
+# --- the verbs ----------------------------------------------------------------------------
+
+Verb = Literal[
+    "submit", "ask", "answer", "advance", "react", "publish", "position", "judge",
+    "withdraw-objection", "confirm", "open-object-round", "close-round", "deadline",
+    "withdraw", "close",
+]  # fmt: skip
+VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
+
+
+class ActionIn(msgspec.Struct, kw_only=True):
+    """The fields of any step; each verb reads those it needs (see `build`)."""
+
+    text: Text = ""  # a question, an answer, a reaction
+    passed: bool = False  # react: pass
+    driver: Annotated[str, msgspec.Meta(max_length=10000)] = ""  # publish
+    body: Annotated[str, msgspec.Meta(max_length=50000)] = ""  # publish
+    note: Note = ""  # publish: what changed
+    answers: list[int] = []  # publish in the integrate stage: the objections it answers
+    stance: Literal["consent", "concern", "objection"] | None = None  # position
+    reason: Text = ""  # position (objection), judge, close
+    version: int | None = None  # position: the version the form showed
+    person: int | None = None  # position on someone's behalf (facilitator)
+    question_id: int | None = None  # answer
+    objection_id: int | None = None  # judge, withdraw-objection, confirm
+    verdict: Literal["valid", "not_valid"] | None = None  # judge
+    deadline: datetime | None = None  # deadline (none: remove it)
+
+
+REQUIRED = N_("This field is required.")
+
+
+def _required(value: object, name: str) -> None:
+    if value is None or value == "" or (isinstance(value, str) and not value.strip()):
+        raise DomainError("field_required", REQUIRED, field=name)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A datetime-local from a form is in the instance's time zone."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=display_zone)
+    return moment
+
+
+def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Action, Content]:
+    """The rules action for `verb`, and the text it writes; DomainError for a missing field."""
+    nobody: frozenset[int] = frozenset()  # the store fills in who may take part
+    match verb:
+        case "submit":
+            return rules.Submit(nobody), Content()
+        case "ask":
+            _required(form.text, "text")
+            return rules.AskQuestion(), Content(text=form.text.strip())
+        case "answer":
+            _required(form.question_id, "question_id")
+            _required(form.text, "text")
+            assert form.question_id is not None
+            return rules.AnswerQuestion(form.question_id), Content(text=form.text.strip())
+        case "advance":
+            return rules.Advance(nobody), Content()
+        case "react":
+            if not form.passed:
+                _required(form.text, "text")
+            return rules.React(passed=form.passed), Content(text=form.text.strip())
+        case "publish":
+            _required(form.driver, "driver")
+            _required(form.body, "body")
+            content = Content(driver=form.driver.strip(), body=form.body.strip(), note=form.note)
+            return rules.PublishVersion(frozenset(form.answers)), content
+        case "position":
+            _required(form.stance, "stance")
+            _required(form.version, "version")
+            assert form.stance is not None and form.version is not None
+            person = form.person or me.id
+            return rules.GivePosition(
+                person, Stance(form.stance), form.version, form.reason.strip()
+            ), Content()
+        case "judge":
+            _required(form.objection_id, "objection_id")
+            _required(form.verdict, "verdict")
+            assert form.objection_id is not None
+            valid = form.verdict == "valid"
+            return rules.JudgeObjection(form.objection_id, valid, form.reason.strip()), Content()
+        case "withdraw-objection" | "confirm":
+            _required(form.objection_id, "objection_id")
+            assert form.objection_id is not None
+            if verb == "confirm":
+                return rules.ConfirmIntegration(form.objection_id), Content()
+            return rules.WithdrawObjection(form.objection_id), Content()
+        case "open-object-round":
+            return rules.OpenObjectRound(nobody), Content()
+        case "close-round":
+            return rules.CloseRound(now), Content()
+        case "deadline":
+            return rules.SetDeadline(_aware(form.deadline), now), Content()
+        case "withdraw":
+            return rules.Withdraw(), Content()
+        case "close":
+            return rules.CloseWithoutConsent(form.reason.strip()), Content()
+    raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+
+
+@dataclass(frozen=True)
+class Done:
+    step: rules.Step | None
+    replayed: idempotency.Replay | None
+
+
+async def perform(
+    pool: asyncpg.Pool,
+    here: SpaceView,
+    me: User,
+    proposal_id: int,
+    verb: str,
+    form: ActionIn,
+    *,
+    key: str | None,
+) -> Done:
+    """Run one step in one transaction. With an idempotency key, a repeated submission
+    (double click, retried request) does nothing and reports the first one."""
+    action, content = build(verb, form, me, datetime.now(UTC))
+    fingerprint = idempotency.fingerprint(
+        "POST", f"{proposal_id}/{verb}", msgspec.json.encode(form)
+    )
+    async with db.transaction(pool) as conn:
+        if key:
+            replay = await idempotency.claim(conn, me.id, key, fingerprint)
+            if replay is not None:
+                return Done(None, replay)
+        result = await store.act(conn, here.space, proposal_id, actor_of(here, me), action, content)
+        if key:
+            await idempotency.record(conn, me.id, key, status=200, body=b"")
+    return Done(result, None)
+
+
+# --- pages --------------------------------------------------------------------------------
+
+STANCE_NAMES = {
+    "consent": N_("consent"),
+    "concern": N_("concern"),
+    "objection": N_("objection"),
+}
+STAGE_NAMES = {
+    "draft": N_("Draft"),
+    "clarify": N_("Clarifying questions"),
+    "react": N_("Reactions"),
+    "object": N_("Objections"),
+    "integrate": N_("Integration"),
+    "adopted": N_("Adopted"),
+    "withdrawn": N_("Withdrawn"),
+    "rejected": N_("Closed without consent"),
+}
+OBJECTION_STATUS_NAMES = {
+    "raised": N_("raised, to be judged"),
+    "valid": N_("valid, to be integrated"),
+    "not_valid": N_("not valid"),
+    "withdrawn": N_("withdrawn"),
+    "integrated": N_("integrated"),
+}
+
+
+def _page(name: str, here: SpaceView, status: int = 200, **context: Any) -> Template:
+    context.update(
+        here=here,
+        may={action.value: allowed(here.standing, action) for action in Action},
+        role_names=ROLE_NAMES,
+        stage_names=STAGE_NAMES,
+        stance_names=STANCE_NAMES,
+        objection_status_names=OBJECTION_STATUS_NAMES,
+        steps=rules.STEPS,
+        new_key=lambda: secrets.token_urlsafe(16),
+    )
+    return Template(name, context=context, status_code=status)
+
+
+def _cursor(value: str | None) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    try:
+        when, ident = value.rsplit("~", 1)
+        return datetime.fromisoformat(when), int(ident)
+    except ValueError:
+        raise DomainError("bad_cursor", N_("This page address is not valid."), status=400) from None
+
+
+@get("/s/{slug:str}/proposals", name="proposals")
+async def proposals_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    after: FromQuery[str | None] = None,
+) -> Template:
+    async with pool.acquire() as conn:
+        page, following = await store.listing(
+            conn, here.space.id, me.id,
+            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=_cursor(after),
+        )  # fmt: skip
+    next_cursor = f"{following[0].isoformat()}~{following[1]}" if following else None
+    return _page("proposals/list.html", here, proposals=page, next_cursor=next_cursor)
+
+
+class ProposalForm(msgspec.Struct):
+    title: Title
+    driver: Driver
+    body: Body
+    revision: int = 0
+
+
+@get("/s/{slug:str}/proposals/new")
+async def new_proposal(here: NamedDependency[SpaceView], me: NamedDependency[User]) -> Template:
+    require_participant(here, me)
+    return _page("proposals/edit.html", here, form=None, proposal=None, values={})
+
+
+def require_participant(here: SpaceView, me: User) -> None:
+    if not actor_of(here, me).may_participate:
+        raise RuleViolation(Rule.NOT_PARTICIPANT)
+
+
+@post("/s/{slug:str}/proposals")
+async def create_proposal(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    data: FormData,
+) -> Response[Any]:
+    require_participant(here, me)
+    try:
+        form = parse_form(ProposalForm, data)
+    except FormInvalid as invalid:
+        return _page("proposals/edit.html", here, 422, form=invalid, proposal=None, values=data)
+    async with db.transaction(pool) as conn:
+        content = Content(title=form.title, driver=form.driver, body=form.body)
+        proposal_id = await store.create(conn, here.space, actor_of(here, me), content)
+    return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
+
+
+async def _visible(
+    conn: db.Connection, here: SpaceView, me: User, proposal_id: int
+) -> store.Loaded:
+    """The proposal, if this person may see it (a draft: its proposer and the facilitators)."""
+    loaded = await store.load(conn, here.space.id, proposal_id)
+    if not rules.may_view(loaded.state, actor_of(here, me), may_view_space=True):
+        raise DomainError("proposal_not_found", store.NOT_FOUND, status=404)
+    return loaded
+
+
+@get("/s/{slug:str}/proposals/{proposal_id:int}/edit")
+async def edit_proposal(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+) -> Template:
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+        rules.step(loaded.state, actor_of(here, me), rules.EditDraft())
+        found = await store.detail(conn, here.space.id, proposal_id)
+    first = found.versions[0]
+    values = {"title": loaded.head.title, "driver": first["driver"], "body": first["body"]}
+    return _page("proposals/edit.html", here, form=None, proposal=loaded.head, values=values)
+
+
+@post("/s/{slug:str}/proposals/{proposal_id:int}/edit")
+async def save_draft(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+    data: FormData,
+) -> Response[Any]:
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+    try:
+        form = parse_form(ProposalForm, data)
+        async with db.transaction(pool) as conn:
+            content = Content(title=form.title, driver=form.driver, body=form.body)
+            await store.edit_draft(
+                conn, here.space, proposal_id, actor_of(here, me), content, revision=form.revision
+            )
+    except FormInvalid as invalid:
+        return _page("proposals/edit.html", here, 422, form=invalid, proposal=loaded.head,
+                     values=data)  # fmt: skip
+    except DomainError as error:
+        if error.code != "stale_proposal":
+            raise
+        return _page("proposals/edit.html", here, 409, form=field_error(error),
+                     proposal=loaded.head, values=data)  # fmt: skip
+    return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
+
+
+@post("/s/{slug:str}/preview")
+async def preview(here: NamedDependency[SpaceView], data: FormData) -> Template:
+    """The Markdown as it will read (htmx swaps it in beside the editor)."""
+    text = str(data.get("body") or data.get("driver") or "")[:50000]
+    return Template("proposals/_preview.html", context={"html": render_markdown(text)})
+
+
+async def _proposal_page(
+    pool: asyncpg.Pool,
+    here: SpaceView,
+    me: User,
+    proposal_id: int,
+    *,
+    status: int = 200,
+    error: DomainError | None = None,
+    failed_verb: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+        found = await store.detail(conn, here.space.id, proposal_id)
+    actor = actor_of(here, me)
+    state = loaded.state
+    now = datetime.now(UTC)
+    current = found.versions[-1] if loaded.head.stage != "draft" else found.versions[0]
+    open_round = (
+        found.rounds[-1] if found.rounds and found.rounds[-1]["closed_at"] is None else None
+    )
+    hidden = bool(open_round and open_round["kind"] == "object" and here.space.hide_positions)
+    mine = None
+    if state.round is not None:
+        mine = state.round.answer_of(me.id)
+    can = {
+        verb: rules.allowed(state, actor, action)
+        for verb, action in _probes(state, actor, me, now).items()
+    }
+    message = None
+    if error is not None:
+        message = gettext(error.message) % error.params if error.params else gettext(error.message)
+    return _page(
+        "proposals/page.html", here, status,
+        proposal=loaded.head, state=state, detail=found, current=current,
+        current_html=render_markdown(current["body"]),
+        driver_html=render_markdown(current["driver"]),
+        open_round=open_round, hidden=hidden, mine=mine, can=can, actor=actor,
+        error=error, error_message=message, failed_verb=failed_verb, values=values or {},
+        render=render_markdown,
+    )  # fmt: skip
+
+
+def _probes(
+    state: rules.Proposal, actor: Actor, me: User, now: datetime
+) -> dict[str, rules.Action]:
+    """One representative action per verb, to ask the rules what this person may do now."""
+    everyone = frozenset({0}) | (state.round.eligible if state.round else frozenset())
+    first_open = next((o.id for o in state.objections if o.status in rules.OPEN_OBJECTION), 0)
+    valid = frozenset(o.id for o in state.open_valid_objections)
+    first_question = next((q.id for q in state.questions if not q.answered), 0)
+    return {
+        "submit": rules.Submit(everyone),
+        "ask": rules.AskQuestion(),
+        "answer": rules.AnswerQuestion(first_question),
+        "advance": rules.Advance(everyone),
+        "react": rules.React(),
+        "publish": rules.PublishVersion(
+            valid if state.stage is rules.Stage.INTEGRATE else frozenset()
+        ),
+        "position": rules.GivePosition(me.id, Stance.CONSENT, state.version),
+        "record": rules.GivePosition(
+            next(iter(sorted(state.round.eligible)), 0) if state.round else 0,
+            Stance.CONSENT, state.version,
+        ) if actor.may_facilitate else rules.Withdraw(),
+        "judge": rules.JudgeObjection(first_open, True, "-"),
+        "close-round": rules.CloseRound(now),
+        "open-object-round": rules.OpenObjectRound(everyone),
+        "deadline": rules.SetDeadline(None, now),
+        "withdraw": rules.Withdraw(),
+        "close": rules.CloseWithoutConsent("-"),
+        "edit": rules.EditDraft(),
+    }  # fmt: skip
+
+
+@get("/s/{slug:str}/proposals/{proposal_id:int}", name="proposal")
+async def proposal_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+) -> Template:
+    return await _proposal_page(pool, here, me, proposal_id)
+
+
+def _form_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Checkbox lists arrive as lists; the rest as single values."""
+    clean = {
+        k: v for k, v in data.items() if k not in ("answers", "_csrf_token", "idempotency_key")
+    }
+    return clean
+
+
+@post("/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}")
+async def take_step(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+    verb: FromPath[str],
+    data: FormData,
+) -> Response[Any]:
+    """Every step of the process from the proposal page. Refused: the page again, with the
+    rule's message next to the form that was sent."""
+    if verb not in VERBS:
+        raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+    async with pool.acquire() as conn:
+        await _visible(conn, here, me, proposal_id)
+    answers = data.get("answers", [])
+    answers = answers if isinstance(answers, list) else [answers]
+    try:
+        form = parse_form(ActionIn, _form_data(data))
+        form = msgspec.structs.replace(form, answers=[int(a) for a in answers if str(a).isdigit()])
+        await perform(pool, here, me, proposal_id, verb, form, key=data.get("idempotency_key"))
+    except FormInvalid as invalid:
+        first = next(iter(invalid.errors.items()))
+        error = DomainError("invalid_field", first[1], field=first[0])
+        return await _proposal_page(pool, here, me, proposal_id, status=422, error=error,
+                                    failed_verb=verb, values=data)  # fmt: skip
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        return await _proposal_page(pool, here, me, proposal_id, status=error.status,
+                                    error=error, failed_verb=verb, values=data)  # fmt: skip
+    return Redirect(
+        f"/s/{here.space.slug}/proposals/{proposal_id}#{_anchor(verb)}", status_code=303
+    )
+
+
+def _anchor(verb: str) -> str:
+    return {"ask": "questions", "answer": "questions", "react": "round", "position": "round",
+            "publish": "versions", "judge": "objections", "confirm": "objections",
+            "withdraw-objection": "objections"}.get(verb, "stage")  # fmt: skip
+
+
+@get("/s/{slug:str}/proposals/{proposal_id:int}/diff")
+async def diff_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+    from_version: FromQuery[int | None] = None,
+    to_version: FromQuery[int | None] = None,
+) -> Template:
+    """Word-level differences between any two versions (default: the last two)."""
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+        found = await store.detail(conn, here.space.id, proposal_id)
+    last = len(found.versions)
+    to_number = max(1, min(to_version or last, last))
+    from_number = max(1, min(from_version or max(to_number - 1, 1), last))
+    old, new = found.versions[from_number - 1], found.versions[to_number - 1]
+    return _page(
+        "proposals/diff.html", here, proposal=loaded.head, versions=found.versions,
+        old=old, new=new, driver_diff=word_diff(old["driver"], new["driver"]),
+        body_diff=word_diff(old["body"], new["body"]),
+    )  # fmt: skip
+
+
+# --- JSON API -----------------------------------------------------------------------------
+
+
+class ProposalIn(msgspec.Struct):
+    title: Title
+    driver: Driver
+    body: Body
+
+
+class ProposalOut(msgspec.Struct):
+    id: int
+    title: str
+    stage: str
+    version: int
+    proposer: str
+    driver: str
+    body: str
+    revision: int
+    decision: str | None
+    round: dict[str, Any] | None
+    questions: list[dict[str, Any]]
+    objections: list[dict[str, Any]]
+    versions: list[dict[str, Any]]
+
+
+class ProposalListOut(msgspec.Struct):
+    proposals: list[dict[str, Any]]
+    next: str | None
+
+
+def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: int) -> ProposalOut:
+    current = found.versions[-1]
+    open_round = (
+        found.rounds[-1] if found.rounds and found.rounds[-1]["closed_at"] is None else None
+    )
+    if open_round is not None and hide and open_round["kind"] == "object":
+        open_round = {
+            **open_round,
+            "positions": [p for p in open_round["positions"] if p["user_id"] == viewer],
+            "answered": sorted(loaded.state.round.answered) if loaded.state.round else [],
+        }
+    return ProposalOut(
+        id=loaded.head.id, title=loaded.head.title, stage=loaded.head.stage.value,
+        version=loaded.head.version, proposer=loaded.head.proposer_name,
+        driver=current["driver"], body=current["body"], revision=loaded.head.revision,
+        decision=found.decision, round=open_round, questions=found.questions,
+        objections=found.objections if not (open_round and hide) else [],
+        versions=[{k: v for k, v in ver.items() if k not in ("driver", "body")}
+                  for ver in found.versions],
+    )  # fmt: skip
+
+
+@get("/api/v1/spaces/{slug:str}/proposals", tags=["proposals"], summary="A space's proposals")
+async def api_proposals(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    after: FromQuery[str | None] = None,
+) -> ProposalListOut:
+    """Last changed first, 50 at a time; follow `next` for more. `awaits_me` marks the
+    proposals whose open round waits for your answer."""
+    async with pool.acquire() as conn:
+        page, following = await store.listing(
+            conn, here.space.id, me.id,
+            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=_cursor(after),
+        )  # fmt: skip
+    link = None
+    if following:
+        cursor = f"{following[0].isoformat()}~{following[1]}"
+        link = f"/api/v1/spaces/{here.space.slug}/proposals?after={cursor}"
+    return ProposalListOut([msgspec.to_builtins(p) for p in page], link)
+
+
+@post("/api/v1/spaces/{slug:str}/proposals", tags=["proposals"], summary="Write a draft")
+async def api_create_proposal(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    data: JSONBody[ProposalIn],
+) -> Response[Any]:
+    """Accepts an `Idempotency-Key` header: the same key again returns the first answer."""
+    require_participant(here, me)
+    key = request.headers.get("idempotency-key")
+    fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
+    async with db.transaction(pool) as conn:
+        if key:
+            replay = await idempotency.claim(conn, me.id, key, fingerprint)
+            if replay is not None:
+                return replay.response()
+        content = Content(title=data.title, driver=data.driver, body=data.body)
+        proposal_id = await store.create(conn, here.space, actor_of(here, me), content)
+        body = msgspec.json.encode({"id": proposal_id, "stage": "draft", "version": 1})
+        location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"
+        if key:
+            await idempotency.record(conn, me.id, key, status=201, body=body, location=location)
+    return Response(body, status_code=201, media_type="application/json",
+                    headers={"location": location})  # fmt: skip
+
+
+@get("/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}", tags=["proposals"],
+     summary="A proposal: its stage, current text, open round, questions, objections")  # fmt: skip
+async def api_proposal(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+) -> ProposalOut:
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+        found = await store.detail(conn, here.space.id, proposal_id)
+    return _out(loaded, found, here.space.hide_positions, me.id)
+
+
+@post("/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}",
+      tags=["proposals"], summary="Take a step of the consent process")  # fmt: skip
+async def api_step(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+    verb: FromPath[Verb],
+    data: JSONBody[ActionIn],
+) -> Response[Any]:
+    """`verb` is one of: submit, ask (text), answer (question_id, text), advance, react (text
+    or passed), publish (driver, body, note, answers: objection ids in the integrate stage),
+    position (stance, version, reason for an objection, person: on someone's behalf),
+    judge (objection_id, verdict valid|not_valid, reason), withdraw-objection and confirm
+    (objection_id), open-object-round, close-round, deadline (deadline or null), withdraw,
+    close (reason). A refused step answers problem+json whose `code` names the rule.
+    Accepts an `Idempotency-Key` header: the same key again changes nothing."""
+    async with pool.acquire() as conn:
+        await _visible(conn, here, me, proposal_id)
+    done = await perform(
+        pool, here, me, proposal_id, verb, data, key=request.headers.get("idempotency-key")
+    )
+    async with pool.acquire() as conn:
+        loaded = await store.load(conn, here.space.id, proposal_id)
+        found = await store.detail(conn, here.space.id, proposal_id)
+    out = _out(loaded, found, here.space.hide_positions, me.id)
+    headers = {"idempotent-replayed": "true"} if done.replayed else {}
+    return Response(out, status_code=200, headers=headers)
+
+
+html_routes = [
+    proposals_page, new_proposal, create_proposal, edit_proposal, save_draft, preview,
+    proposal_page, take_step, diff_page,
+]  # fmt: skip
+api_routes = [api_proposals, api_create_proposal, api_proposal, api_step]
+routes = [*html_routes, *api_routes]

@@ -1,0 +1,190 @@
+"""The proposal pages and the JSON API, through HTTP: forms, refusals in place, the API's
+problem+json with rule codes, idempotency, and the SQL budget of the proposal page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from consentir import db
+from tests.scenario import Scenario
+from tests.web import Client, act_as, csrf_token, post_form
+
+NEW = {"title": "Réunions mensuelles", "driver": "Nous nous voyons trop peu.",
+       "body": "Une **réunion** chaque premier lundi du mois."}  # fmt: skip
+
+
+async def create(client: Client, world: Scenario) -> str:
+    act_as(client, world, "member")
+    response = await post_form(client, "/s/alpha/proposals", NEW)
+    assert response.status_code == 303, response.text
+    return str(response.headers["location"])
+
+
+async def step(client: Client, world: Scenario, role: str, url: str, verb: str, **data: Any) -> Any:
+    act_as(client, world, role)
+    return await post_form(client, f"{url}/{verb}", data)
+
+
+async def to_object(client: Client, world: Scenario) -> str:
+    url = await create(client, world)
+    assert (await step(client, world, "member", url, "submit")).status_code == 303
+    assert (await step(client, world, "facilitator", url, "advance")).status_code == 303
+    assert (await step(client, world, "facilitator", url, "advance")).status_code == 303
+    return url
+
+
+async def test_write_a_draft_then_submit_it(client_world: tuple[Client, Scenario]) -> None:
+    client, world = client_world
+    url = await create(client, world)
+    page = await client.get(url)
+    assert page.status_code == 200
+    assert "<strong>réunion</strong>" in page.text
+    assert 'aria-current="step">Brouillon' in page.text
+    # Others do not see a draft; the facilitator does.
+    act_as(client, world, "target")
+    assert (await client.get(url)).status_code == 404
+    act_as(client, world, "facilitator")
+    assert (await client.get(url)).status_code == 200
+    # Editing: the form comes back with the error next to the field.
+    act_as(client, world, "member")
+    response = await post_form(client, f"{url}/edit", {**NEW, "title": "", "revision": "1"})
+    assert response.status_code == 422
+    assert 'id="f-title-error"' in response.text
+    response = await post_form(client, f"{url}/edit", {**NEW, "title": "Réunions", "revision": "1"})
+    assert response.status_code == 303
+    # A stale form (revision changed meanwhile) is refused and says so.
+    response = await post_form(client, f"{url}/edit", {**NEW, "revision": "1"})
+    assert response.status_code == 409
+    assert "entre-temps" in response.text
+    response = await step(client, world, "member", url, "submit")
+    assert response.status_code == 303
+    act_as(client, world, "target")
+    page = await client.get(url)
+    assert page.status_code == 200 and "Votre question de clarification" in page.text
+
+
+async def test_a_refused_step_names_the_rule_next_to_its_form(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    client, world = client_world
+    url = await to_object(client, world)
+    response = await step(client, world, "target", url, "position", stance="objection",
+                          version="1", reason="")  # fmt: skip
+    assert response.status_code == 422
+    assert 'id="e-position-reason"' in response.text
+    assert "Une objection doit être motivée." in response.text
+    response = await step(client, world, "facilitator", url, "close-round")
+    assert response.status_code == 409
+    assert "pas encore donné leur position" in response.text
+    response = await step(client, world, "unsigned", url, "position", stance="consent",
+                          version="1")  # fmt: skip
+    assert response.status_code == 403
+
+
+async def test_a_double_click_gives_one_position(client_world: tuple[Client, Scenario],
+                                                 database_url: str) -> None:  # fmt: skip
+    client, world = client_world
+    url = await to_object(client, world)
+    act_as(client, world, "target")
+    token = await csrf_token(client)
+    data = {"stance": "concern", "version": "1", "reason": "Le lundi.",
+            "idempotency_key": "click-1", "_csrf_token": token}  # fmt: skip
+    first = await client.post(f"{url}/position", data=data, follow_redirects=False)
+    second = await client.post(f"{url}/position", data=data, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    conn = await db.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM positions") == 1
+        events = await conn.fetchval(
+            "SELECT count(*) FROM journal WHERE action = 'proposal.position_given'"
+        )
+        assert events == 1
+    finally:
+        await conn.close()
+
+
+async def test_a_stale_position_shows_the_new_version(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    client, world = client_world
+    url = await to_object(client, world)
+    response = await step(client, world, "member", url, "publish", driver="Pourquoi",
+                          body="Le **mardi** plutôt.", note="mardi")  # fmt: skip
+    assert response.status_code == 303
+    response = await step(client, world, "target", url, "position", stance="consent", version="1")
+    assert response.status_code == 409
+    assert "nouvelle version" in response.text
+    assert "<strong>mardi</strong>" in response.text  # the page shows version 2 now
+    assert 'name="version" value="2"' in response.text
+    diff = await client.get(f"{url}/diff")
+    assert diff.status_code == 200 and "<ins>" in diff.text and "<del>" in diff.text
+
+
+async def test_api_takes_a_proposal_to_adoption(client_world: tuple[Client, Scenario]) -> None:
+    client, world = client_world
+    act_as(client, world, "anonymous")
+
+    def auth(role: str, key: str | None = None) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {world.api_tokens[role]}"}
+        if key:
+            headers["idempotency-key"] = key
+        return headers
+
+    base = "/api/v1/spaces/alpha/proposals"
+    created = await client.post(base, json=NEW, headers=auth("member", "k1"))
+    assert created.status_code == 201, created.text
+    again = await client.post(base, json=NEW, headers=auth("member", "k1"))
+    assert again.status_code == 201 and again.json() == created.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    url = f"{base}/{created.json()['id']}"
+
+    async def do(role: str, verb: str, **body: Any) -> Any:
+        return await client.post(f"{url}/steps/{verb}", json=body, headers=auth(role))
+
+    assert (await do("member", "submit")).status_code == 200
+    refused = await do("member", "ask", text="?")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "proposer_cannot_answer_round"
+    assert (await do("facilitator", "advance")).status_code == 200
+    assert (await do("facilitator", "advance")).status_code == 200
+    for role in ("admin", "facilitator"):
+        assert (await do(role, "position", stance="consent", version=1)).status_code == 200
+    hidden = (await client.get(url, headers=auth("admin"))).json()
+    assert len(hidden["round"]["positions"]) == 1  # only my own until the round closes
+    stale = await do("target", "position", stance="consent", version=2)
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
+    assert (await do("target", "position", stance="consent", version=1)).status_code == 200
+    adopted = await do("facilitator", "close-round")
+    assert adopted.status_code == 200, adopted.text
+    assert adopted.json()["stage"] == "adopted"
+    assert re.fullmatch(r"AL-\d{4}-001", adopted.json()["decision"])
+    listing = await client.get(base, headers=auth("target"))
+    assert [p["stage"] for p in listing.json()["proposals"]] == ["adopted", "clarify"]
+    outsider = await client.get(url, headers=auth("outsider"))
+    assert outsider.status_code == 404
+
+
+async def test_proposal_page_needs_the_same_queries_however_many_contributions(
+    client_world: tuple[Client, Scenario], query_log: list[str]
+) -> None:
+    client, world = client_world
+    url = await to_object(client, world)
+    act_as(client, world, "admin")
+
+    async def count() -> int:
+        query_log.clear()
+        response = await client.get(url)
+        assert response.status_code == 200
+        return len(query_log)
+
+    few = await count()
+    for i in range(3):
+        await step(client, world, "member", url, "publish", driver=f"D{i}", body=f"B{i}")
+        for role in ("admin", "facilitator", "target"):
+            await step(client, world, role, url, "position", stance="objection",
+                       version=str(i + 2), reason=f"raison {i}")  # fmt: skip
+    many = await count()
+    shown = "\n".join(" ".join(q.split())[:70] for q in query_log)
+    assert many == few <= 6, shown
