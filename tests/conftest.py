@@ -24,6 +24,8 @@ from consentir import db, mail, migrations
 from consentir.app import create_app
 from consentir.config import Settings
 from consentir.mail import MailSettings
+from consentir.spaces import store as spaces
+from consentir.spaces.store import Space
 from tests import scenario
 from tests.helpers import TEST_SECRET, free_port, serve, stop, wait_for_health
 from tests.scenario import Scenario
@@ -299,3 +301,19 @@ def client_world(
 @pytest.fixture
 def database_url(scenario_database: tuple[str, Scenario]) -> str:
     return scenario_database[0]
+
+
+@pytest.fixture
+async def pool(scenario_database: tuple[str, Scenario]) -> AsyncIterator[asyncpg.Pool]:
+    """A pool of the test's own on the scenario database (the app's pool lives on its loop)."""
+    pool = await db.create_pool(scenario_database[0], min_size=1, max_size=8)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def alpha(pool: asyncpg.Pool) -> Space:
+    async with pool.acquire() as conn:
+        view = await spaces.space_view(conn, "alpha", None, instance_admin=False)
+    assert view is not None
+    return view.space

@@ -8,7 +8,7 @@ can act as anyone without paying for a password check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
 
@@ -125,3 +125,31 @@ async def _proposals(conn: asyncpg.Connection, alpha: Space, member_id: int) -> 
     submitted = await proposals.create(conn, alpha, proposer, text)
     await proposals.act(conn, alpha, submitted, proposer, rules.Submit(frozenset()))
     return draft, submitted
+
+
+async def adopt_proposal(pool: asyncpg.Pool, world: Scenario) -> str:
+    """Take the scenario's submitted proposal to adoption (no objection); its number."""
+    async with db.transaction(pool) as conn:
+        view = await spaces.space_view(conn, "alpha", None, instance_admin=False)
+        assert view is not None
+        alpha, proposal_id = view.space, world.proposal_id
+
+        def person(role: str) -> rules.Actor:
+            return rules.Actor(world.user_ids[role], True, role in ("facilitator", "admin"))
+
+        facilitator = person("facilitator")
+        await proposals.act(conn, alpha, proposal_id, facilitator, rules.Advance(frozenset()))
+        await proposals.act(conn, alpha, proposal_id, facilitator, rules.Advance(frozenset()))
+        for role in ("admin", "facilitator", "target"):
+            consent = rules.GivePosition(world.user_ids[role], rules.Stance.CONSENT, 1)
+            await proposals.act(conn, alpha, proposal_id, person(role), consent)
+        done = await proposals.act(conn, alpha, proposal_id, facilitator, rules.CloseRound(
+            datetime.now(UTC)))  # fmt: skip
+    return str(next(e for e in done.effects if isinstance(e, rules.Adopted)) and
+               await _number(pool, proposal_id))  # fmt: skip
+
+
+async def _number(pool: asyncpg.Pool, proposal_id: int) -> str:
+    async with pool.acquire() as conn:
+        return str(await conn.fetchval(
+            "SELECT number FROM decisions WHERE proposal_id = $1", proposal_id))  # fmt: skip

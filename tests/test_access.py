@@ -8,6 +8,7 @@ Refused requests must also leave no trace: the journal does not grow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from consentir import db
 from consentir.app import create_app
 from consentir.config import Settings
 from tests.helpers import TEST_SECRET
-from tests.scenario import ROLES, Scenario
+from tests.scenario import ROLES, Scenario, adopt_proposal
 from tests.web import Client, act_as, csrf_token
 
 OK = "ok"  # 2xx, or a redirect that is not to the sign-in page
@@ -57,6 +58,11 @@ ASK = roles(
     instance_admin=FORBIDDEN,
 )  # fmt: skip
 NEW_PROPOSAL = {"title": "Vélos", "driver": "Pourquoi", "body": "Quoi"}
+# A decision: the scenario's proposal is adopted first (see _request).
+FACILITATORS = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
+    instance_admin=FORBIDDEN,
+)  # fmt: skip
 
 
 @dataclass
@@ -176,6 +182,20 @@ RULES = [
          url="/api/v1/spaces/alpha/proposals/{proposal_id}"),
     Rule("POST", "/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}", ASK,
          url="/api/v1/spaces/alpha/proposals/{proposal_id}/steps/ask", json={"text": "Où ?"}),
+    # The decision register.
+    Rule("GET", "/s/{slug:str}/decisions", VIEW_SPACE, url="/s/alpha/decisions?q=jardin"),
+    Rule("GET", "/s/{slug:str}/decisions/export", VIEW_SPACE,
+         url="/s/alpha/decisions/export?format=csv"),
+    Rule("GET", "/s/{slug:str}/decisions/{number:str}", VIEW_SPACE,
+         url="/s/alpha/decisions/{decision_number}"),
+    Rule("GET", "/s/{slug:str}/decisions/{number:str}/print", VIEW_SPACE,
+         url="/s/alpha/decisions/{decision_number}/print"),
+    Rule("POST", "/s/{slug:str}/decisions/{number:str}/review", FACILITATORS,
+         url="/s/alpha/decisions/{decision_number}/review", data={"review_on": "2099-01-01"}),
+    Rule("GET", "/api/v1/spaces/{slug:str}/decisions", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/decisions?q=jardin"),
+    Rule("GET", "/api/v1/spaces/{slug:str}/decisions/{number:str}", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/decisions/{decision_number}"),
 ]  # fmt: skip
 
 
@@ -216,6 +236,7 @@ def _url(rule: Rule, world: Scenario) -> str:
         member_token_id=world.api_token_ids["member"],
         draft_id=world.draft_id,
         proposal_id=world.proposal_id,
+        decision_number=f"AL-{datetime.now(UTC).year}-001",
     )
 
 
@@ -231,7 +252,24 @@ def _outcome(response: Any, api: bool) -> str:
     )
 
 
+_adopted: set[str] = set()  # databases where the scenario's proposal was adopted
+
+
+async def _prepare(client: Client, rule: Rule, world: Scenario) -> None:
+    """Rules about a decision need one: the scenario's proposal is adopted, once per database."""
+    if "{decision_number}" in rule.url:
+        database = client.app.state.settings.database_url
+        if database not in _adopted:
+            pool = await db.create_pool(database, min_size=1, max_size=1)
+            try:
+                await adopt_proposal(pool, world)
+            finally:
+                await pool.close()
+            _adopted.add(database)
+
+
 async def _request(client: Client, rule: Rule, world: Scenario, role: str, token: str) -> Any:
+    await _prepare(client, rule, world)
     url = _url(rule, world)
     if url.startswith("/api/"):
         headers = {}
@@ -263,6 +301,7 @@ async def test_access(
     """Refusals first, on one database (they must change nothing); then each allowed role."""
     token = await csrf_token(scenario_client)
     refused = [r for r in ROLES if rule.outcomes[r] != OK]
+    await _prepare(scenario_client, rule, world)
     before = await _journal_size(scenario_database[0])
     for role in refused:
         response = await _request(scenario_client, rule, world, role, token)

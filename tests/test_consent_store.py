@@ -4,7 +4,6 @@ guards, concurrency (positions at the same moment, decision numbers), the deadli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -13,12 +12,12 @@ import pytest
 from consentir import db
 from consentir.consent import rules, store
 from consentir.consent.deadlines import run_due
-from consentir.consent.rules import Actor, Stance
+from consentir.consent.rules import Stance
 from consentir.consent.store import Content
 from consentir.decisions import store as decisions
 from consentir.decisions.store import Filters
-from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
+from tests.process import act, person
 from tests.scenario import Scenario
 
 DRAFT = Content(
@@ -26,38 +25,6 @@ DRAFT = Content(
     driver="Nous nous voyons trop peu.",
     body="Une réunion chaque premier lundi du mois.",
 )
-
-
-@pytest.fixture
-async def pool(scenario_database: tuple[str, Scenario]) -> AsyncIterator[asyncpg.Pool]:
-    pool = await db.create_pool(scenario_database[0], min_size=1, max_size=8)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def alpha(pool: asyncpg.Pool) -> Space:
-    async with pool.acquire() as conn:
-        view = await spaces.space_view(conn, "alpha", None, instance_admin=False)
-    assert view is not None
-    return view.space
-
-
-def person(world: Scenario, role: str) -> Actor:
-    facilitates = role in ("facilitator", "admin")
-    return Actor(world.user_ids[role], may_participate=True, may_facilitate=facilitates)
-
-
-async def act(
-    pool: asyncpg.Pool,
-    space: Space,
-    proposal_id: int,
-    actor: Actor,
-    action: rules.Action,
-    content: Content | None = None,
-) -> rules.Step:
-    async with db.transaction(pool) as conn:
-        return await store.act(conn, space, proposal_id, actor, action, content)
 
 
 async def new_proposal(pool: asyncpg.Pool, space: Space, world: Scenario) -> int:
@@ -329,3 +296,13 @@ async def test_the_deadline_closes_rounds_as_the_space_says(
     async with pool.acquire() as conn:
         silent = await conn.fetchval("SELECT count(*) FROM positions WHERE silent")
         assert silent == 2
+
+
+def test_review_dates_fall_on_the_same_day_months_later() -> None:
+    from datetime import date
+
+    assert decisions.add_months(date(2026, 11, 23), 6) == date(2027, 5, 23)
+    assert decisions.add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
+    assert decisions.add_months(date(2027, 8, 31), 6) == date(2028, 2, 29)
+    assert decisions.add_months(date(2026, 1, 30), 1) == date(2026, 2, 28)
+    assert decisions.add_months(date(2026, 12, 1), 12) == date(2027, 12, 1)

@@ -21,6 +21,7 @@ from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
+from consentir.decisions import routes as decision_routes
 from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
@@ -95,6 +96,7 @@ def create_app(
             *account_routes.profile_routes,
             *space_routes.routes,
             *consent_routes.routes,
+            *decision_routes.routes,
             static,
         ],
         middleware=[Authentication()],

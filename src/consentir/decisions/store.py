@@ -30,7 +30,8 @@ def number_of(prefix: str, year: int, seq: int) -> str:
     return f"{prefix}-{year}-{seq:03d}"
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or that month's last day when it is shorter."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     for candidate in range(day.day, 27, -1):
@@ -38,7 +39,7 @@ def _add_months(day: date, months: int) -> date:
             return date(year, month, candidate)
         except ValueError:
             continue
-    return date(year, month, 28)
+    return date(year, month, day.day)
 
 
 async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: int) -> str:
@@ -73,7 +74,7 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
         proposal.title,
         text["driver"],
         text["body"],
-        _add_months(today, space.review_delay_months),
+        add_months(today, space.review_delay_months),
         search_text(proposal.title, text["driver"], text["body"]),
     )
     return number

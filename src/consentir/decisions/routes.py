@@ -1,0 +1,558 @@
+"""The decision register: search and filters, exports, a decision's page with its whole trail,
+its printable page, the review date, and the JSON API.
+
+Everything is scoped to the space at /s/{slug} (`here`: 404 for anyone who may not see it);
+anyone who may view the space may read its register; facilitators change review dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
+
+import asyncpg
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Stream, Template
+
+from consentir import db
+from consentir.accounts.store import User
+from consentir.config import Settings
+from consentir.consent.diff import Piece, word_diff
+from consentir.decisions import store as decisions
+from consentir.decisions.search import MAX_QUERY
+from consentir.decisions.store import DecisionRow, Filters
+from consentir.decisions.trail import Trail, decision_trail
+from consentir.errors import N_, DomainError
+from consentir.markdown import render as render_markdown
+from consentir.spaces.rules import ROLE_NAMES, Action, allowed, require
+from consentir.spaces.store import SpaceView
+from consentir.web.forms import FormInvalid, field_error, parse_form
+from consentir.web.i18n import gettext
+
+FormData = URLEncodedBody[dict[str, Any]]
+
+EXPORT_PAGE = 500  # rows read per query while an export streams
+
+# Labels, translated when shown.
+STATUSES = {
+    "in_force": N_("in force"),
+    "superseded": N_("superseded"),
+    "repealed": N_("repealed"),
+}
+STATUS_CHOICES = {"all": N_("all"), **STATUSES}
+STANCES = {
+    "consent": N_("consent"),
+    "concern": N_("consent with a concern"),
+    "objection": N_("objection"),
+}
+ROUND_KINDS = {
+    "clarify": N_("Clarifying questions"),
+    "react": N_("Reactions"),
+    "object": N_("Objection round"),
+}
+OUTCOMES = {
+    "adopted": N_("adopted"),
+    "integrate": N_("valid objections to integrate"),
+    "advanced": N_("moved on to the next stage"),
+    "restarted": N_("restarted on a new version"),
+    "ended": N_("ended"),
+}
+OBJECTION_STATUSES = {
+    "raised": N_("not judged"),
+    "valid": N_("valid"),
+    "not_valid": N_("not valid"),
+    "withdrawn": N_("withdrawn"),
+    "integrated": N_("integrated"),
+}
+
+FILTER_FIELDS = ("q", "status", "adopted_from", "adopted_to", "review_before")
+DATE_FIELDS = ("adopted_from", "adopted_to", "review_before")
+BAD_DATE = N_("Enter a date like %(example)s.")
+BAD_STATUS = N_("Choose one of the statuses in the list.")
+BAD_PERIOD = N_("The end of the period comes before its start.")
+REVIEW_BEFORE_ADOPTION = N_("The review date cannot come before the adoption date.")
+
+
+# --- reading the filters ------------------------------------------------------------------
+
+
+class Query(msgspec.Struct, frozen=True):
+    """What the register was asked for, as typed (kept to refill the form and build links)."""
+
+    q: str = ""
+    status: str = ""
+    adopted_from: str = ""
+    adopted_to: str = ""
+    review_before: str = ""
+
+    def values(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in FILTER_FIELDS}
+
+    def link(self, base: str, **extra: str | None) -> str:
+        """`base` with the filters that are set, and `extra` (None: left out)."""
+        pairs = [
+            (k, v) for k, v in self.values().items() if v and not (k == "status" and v == "all")
+        ]
+        pairs += [(k, v) for k, v in extra.items() if v]
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    @property
+    def filtered(self) -> bool:
+        return any(v for k, v in self.values().items() if not (k == "status" and v == "all"))
+
+
+def _query(q: str, status: str, adopted_from: str, adopted_to: str, review_before: str) -> Query:
+    return Query(
+        " ".join(q.split())[:MAX_QUERY],
+        status.strip(),
+        adopted_from.strip(),
+        adopted_to.strip(),
+        review_before.strip(),
+    )
+
+
+def read_filters(query: Query) -> Filters:
+    """The store's Filters, or FormInvalid with one message per faulty field."""
+    errors: dict[str, str] = {}
+    status = query.status or "all"
+    if status not in STATUS_CHOICES:
+        errors["status"] = gettext(BAD_STATUS)
+    days: dict[str, date | None] = {}
+    for name in DATE_FIELDS:
+        raw = getattr(query, name)
+        try:
+            days[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors[name] = gettext(BAD_DATE) % {"example": "2026-03-31"}
+    start, end = days.get("adopted_from"), days.get("adopted_to")
+    if start and end and end < start:
+        errors["adopted_to"] = gettext(BAD_PERIOD)
+    if errors:
+        raise FormInvalid(errors, query.values())
+    return Filters(
+        q=query.q,
+        status="" if status == "all" else status,
+        adopted_from=start,
+        adopted_to=end,
+        review_before=days.get("review_before"),
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def _page(
+    name: str,
+    here: SpaceView,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    context.update(
+        here=here,
+        may={action.value: allowed(here.standing, action) for action in Action},
+        role_names=ROLE_NAMES,
+        statuses=STATUSES,
+        today=datetime.now(UTC).date(),
+    )
+    return Template(name, context=context, status_code=status, headers=dict(headers or {}))
+
+
+def _wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request for the results region (not a history restore, not a whole page)."""
+    return _from_htmx(request) and request.headers.get("hx-request-type", "partial") == "partial"
+
+
+def _from_htmx(request: Request[Any, Any, Any]) -> bool:
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def _register_base(here: SpaceView) -> str:
+    return f"/s/{here.space.slug}/decisions"
+
+
+@get("/s/{slug:str}/decisions", name="decisions")
+async def register_page(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    pool: NamedDependency[asyncpg.Pool],
+    q: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    adopted_from: FromQuery[str] = "",
+    adopted_to: FromQuery[str] = "",
+    review_before: FromQuery[str] = "",
+    after: FromQuery[str] = "",
+) -> Template:
+    """The register, newest first, 50 at a time; the same address answers htmx with the
+    results region only."""
+    query = _query(q, status, adopted_from, adopted_to, review_before)
+    return await _register(request, here, pool, query, after)
+
+
+async def _register(
+    request: Request[Any, Any, Any],
+    here: SpaceView,
+    pool: asyncpg.Pool,
+    query: Query,
+    after: str = "",
+    *,
+    errors: dict[str, str] | None = None,
+    code: int = 422,
+) -> Template:
+    base = _register_base(here)
+    rows: list[DecisionRow] = []
+    next_cursor: str | None = None
+    form = FormInvalid(dict(errors or {}), query.values())
+    if not form.errors:
+        try:
+            filters = read_filters(query)
+            async with pool.acquire() as conn:
+                rows, next_cursor = await decisions.register(
+                    conn, here.space.id, filters, after=after or None
+                )
+        except FormInvalid as invalid:
+            form, code = invalid, 422
+        except DomainError as error:  # a page address (cursor) that means nothing
+            form, code = field_error(error), error.status
+            form.values = query.values()
+    context = {
+        "form": form,
+        "rows": rows,
+        "query": query,
+        "after": after,
+        "base": base,
+        "next_url": query.link(base, after=next_cursor) if next_cursor else None,
+        "first_url": query.link(base),
+        "csv_url": query.link(f"{base}/export", format="csv"),
+        "json_url": query.link(f"{base}/export", format="json"),
+        "status_options": [(value, gettext(label)) for value, label in STATUS_CHOICES.items()],
+    }
+    status = code if form.errors else 200
+    headers = {"Vary": "HX-Request, HX-Request-Type, HX-History-Restore-Request"}
+    if _wants_fragment(request) and not form.errors:
+        return _page("decisions/_results.html", here, status, headers, **context)
+    if form.errors and _from_htmx(request):
+        # Show the messages next to the fields: swap the whole register, not only the results.
+        headers.update({
+            "HX-Retarget": "#decision-register",
+            "HX-Reswap": "outerHTML",
+            "HX-Reselect": "#decision-register",
+            "HX-Push-Url": "false",
+        })  # fmt: skip
+    return _page("decisions/register.html", here, status, headers, **context)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+class DecisionOut(msgspec.Struct):
+    number: str
+    title: str
+    adopted_at: datetime
+    review_on: date
+    status: str
+    url: str
+
+
+def _decision_url(settings: Settings, here: SpaceView, number: str) -> str:
+    return f"{settings.public_url}/s/{quote(here.space.slug)}/decisions/{quote(number)}"
+
+
+def _out(settings: Settings, here: SpaceView, row: DecisionRow) -> DecisionOut:
+    return DecisionOut(
+        row.number,
+        row.title,
+        row.adopted_at,
+        row.review_on,
+        row.status,
+        _decision_url(settings, here, row.number),
+    )
+
+
+async def _all_rows(
+    pool: asyncpg.Pool, space_id: int, filters: Filters
+) -> AsyncIterator[list[DecisionRow]]:
+    """Every matching row, page after page by keyset; a connection only while a page is read."""
+    after: str | None = None
+    while True:
+        async with pool.acquire() as conn:
+            page, after = await decisions.register(
+                conn, space_id, filters, after=after, limit=EXPORT_PAGE
+            )
+        yield page
+        if after is None:
+            return
+
+
+CSV_HEADER = ("number", "title", "adopted_at", "review_on", "status", "url")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: str) -> str:
+    """RFC 4180 quoting; text a spreadsheet would run as a formula is kept as text."""
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    if any(c in value for c in ',"\r\n'):
+        value = '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_line(values: tuple[str, ...] | list[str]) -> bytes:
+    return (",".join(_csv_cell(v) for v in values) + "\r\n").encode()
+
+
+def _csv_row(settings: Settings, here: SpaceView, row: DecisionRow) -> bytes:
+    return _csv_line(
+        [
+            row.number,
+            row.title,
+            row.adopted_at.isoformat(timespec="seconds"),
+            row.review_on.isoformat(),
+            row.status,
+            _decision_url(settings, here, row.number),
+        ]
+    )
+
+
+async def _csv(
+    pool: asyncpg.Pool, settings: Settings, here: SpaceView, filters: Filters
+) -> AsyncIterator[bytes]:
+    yield _csv_line(CSV_HEADER)
+    async for page in _all_rows(pool, here.space.id, filters):
+        if page:
+            yield b"".join(_csv_row(settings, here, row) for row in page)
+
+
+async def _json(
+    pool: asyncpg.Pool, settings: Settings, here: SpaceView, filters: Filters
+) -> AsyncIterator[bytes]:
+    yield b"["
+    first = True
+    async for page in _all_rows(pool, here.space.id, filters):
+        for row in page:
+            yield (b"" if first else b",") + msgspec.json.encode(_out(settings, here, row))
+            first = False
+    yield b"]"
+
+
+@get("/s/{slug:str}/decisions/export", name="decisions_export")
+async def export(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+    format: FromQuery[Literal["csv", "json"]] = "csv",  # the query's name
+    q: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    adopted_from: FromQuery[str] = "",
+    adopted_to: FromQuery[str] = "",
+    review_before: FromQuery[str] = "",
+) -> Response[Any]:
+    """All the decisions the filters match, as CSV or JSON, streamed."""
+    query = _query(q, status, adopted_from, adopted_to, review_before)
+    try:
+        filters = read_filters(query)
+    except FormInvalid as invalid:  # the register, with the messages next to the fields
+        return await _register(request, here, pool, query, errors=invalid.errors)
+    name = f"decisions-{here.space.slug}-{datetime.now(UTC).date().isoformat()}.{format}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return Stream(
+            _json(pool, settings, here, filters),
+            media_type="application/json",
+            headers=disposition,
+        )
+    return Stream(
+        _csv(pool, settings, here, filters),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers=disposition,
+    )
+
+
+# --- a decision and its trail --------------------------------------------------------------
+
+
+def _version_diffs(trail: Trail) -> dict[int, dict[str, list[Piece]]]:
+    """For each version after the first: what changed in its driver and body."""
+    diffs: dict[int, dict[str, list[Piece]]] = {}
+    for before, after in zip(trail.versions, trail.versions[1:], strict=False):
+        diffs[after.number] = {
+            "driver": word_diff(before.driver, after.driver)
+            if before.driver != after.driver
+            else [],
+            "body": word_diff(before.body, after.body) if before.body != after.body else [],
+        }
+    return diffs
+
+
+def _decision_page(
+    here: SpaceView,
+    trail: Trail,
+    *,
+    printing: bool = False,
+    status: int = 200,
+    form: FormInvalid | None = None,
+    saved: str = "",
+) -> Template:
+    return _page(
+        "decisions/page.html",
+        here,
+        status,
+        decision=trail,
+        diffs=_version_diffs(trail),
+        markdown=render_markdown,
+        printing=printing,
+        form=form or FormInvalid({}, {"review_on": trail.review_on.isoformat()}),
+        saved=saved,
+        stances=STANCES,
+        round_kinds=ROUND_KINDS,
+        outcomes=OUTCOMES,
+        objection_statuses=OBJECTION_STATUSES,
+        base=_register_base(here),
+    )
+
+
+@get("/s/{slug:str}/decisions/{number:str}", name="decision")
+async def decision_page(
+    here: NamedDependency[SpaceView],
+    pool: NamedDependency[asyncpg.Pool],
+    number: FromPath[str],
+    saved: FromQuery[str] = "",
+) -> Template:
+    async with pool.acquire() as conn:
+        trail = await decision_trail(conn, here.space.id, number)
+    return _decision_page(here, trail, saved=saved)
+
+
+@get("/s/{slug:str}/decisions/{number:str}/print", name="decision_print")
+async def decision_print(
+    here: NamedDependency[SpaceView],
+    pool: NamedDependency[asyncpg.Pool],
+    number: FromPath[str],
+) -> Template:
+    async with pool.acquire() as conn:
+        trail = await decision_trail(conn, here.space.id, number)
+    return _decision_page(here, trail, printing=True)
+
+
+class ReviewForm(msgspec.Struct):
+    review_on: date
+
+
+@post("/s/{slug:str}/decisions/{number:str}/review")
+async def change_review_date(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    number: FromPath[str],
+    data: FormData,
+    pool: NamedDependency[asyncpg.Pool],
+) -> Response[Any]:
+    """Facilitators set when a decision comes up for review."""
+    require(here.standing, Action.FACILITATE)
+    try:
+        form = parse_form(ReviewForm, data)
+        async with db.transaction(pool) as conn:
+            current = await decisions.by_number(conn, here.space.id, number)
+            if form.review_on < current["adopted_at"].date():
+                raise DomainError(
+                    "review_before_adoption", REVIEW_BEFORE_ADOPTION, field="review_on"
+                )
+            await decisions.set_review_date(conn, here.space.id, number, form.review_on, me.id)
+    except (FormInvalid, DomainError) as refused:
+        if isinstance(refused, DomainError):
+            if refused.status == 404:
+                raise
+            problem = field_error(refused)
+            problem.values = {k: str(v) for k, v in data.items()}
+        else:
+            problem = refused
+        async with pool.acquire() as conn:
+            trail = await decision_trail(conn, here.space.id, number)
+        return _decision_page(here, trail, status=422, form=problem)
+    return Redirect(
+        f"/s/{here.space.slug}/decisions/{quote(number)}?saved=review#review", status_code=303
+    )
+
+
+# --- JSON API (Bearer tokens) --------------------------------------------------------------
+
+
+class DecisionPage(msgspec.Struct):
+    decisions: list[DecisionOut]
+    next: str | None  # the address of the next page, if any
+
+
+StatusFilter = Literal["", "all", "in_force", "superseded", "repealed"]
+SearchText = Annotated[str, msgspec.Meta(max_length=MAX_QUERY)]
+
+
+@get("/api/v1/spaces/{slug:str}/decisions", tags=["decisions"], summary="A space's decisions")
+async def api_decisions(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+    q: FromQuery[SearchText] = "",
+    status: FromQuery[StatusFilter] = "",
+    adopted_from: FromQuery[date | None] = None,
+    adopted_to: FromQuery[date | None] = None,
+    review_before: FromQuery[date | None] = None,
+    after: FromQuery[str | None] = None,
+) -> DecisionPage:
+    """Newest first, 50 at a time; `q` searches the text in French, accents ignored. Follow
+    `next` for more."""
+    query = Query(
+        " ".join(q.split()),
+        status,
+        adopted_from.isoformat() if adopted_from else "",
+        adopted_to.isoformat() if adopted_to else "",
+        review_before.isoformat() if review_before else "",
+    )
+    try:
+        filters = read_filters(query)
+    except FormInvalid as invalid:
+        field, message = next(iter(invalid.errors.items()))
+        raise DomainError("invalid_filter", message, field=field) from None
+    async with pool.acquire() as conn:
+        rows, next_cursor = await decisions.register(conn, here.space.id, filters, after=after)
+    base = f"/api/v1/spaces/{quote(here.space.slug)}/decisions"
+    return DecisionPage(
+        [_out(settings, here, row) for row in rows],
+        query.link(base, after=next_cursor) if next_cursor else None,
+    )
+
+
+@get(
+    "/api/v1/spaces/{slug:str}/decisions/{number:str}",
+    tags=["decisions"],
+    summary="A decision with its trail",
+)
+async def api_decision(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    number: FromPath[str],
+) -> Trail:
+    """The decision, and how it was reached: versions, rounds and positions, questions,
+    reactions, objections and how each ended."""
+    async with pool.acquire() as conn:
+        return await decision_trail(conn, here.space.id, number)
+
+
+routes = [
+    register_page,
+    export,
+    decision_page,
+    decision_print,
+    change_review_date,
+    api_decisions,
+    api_decision,
+]
