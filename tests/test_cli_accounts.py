@@ -111,6 +111,8 @@ async def test_demo_is_idempotent_and_journaled(database: str) -> None:
                 " (SELECT count(*) FROM charter_signatures) AS signatures,"
                 " (SELECT count(*) FROM journal) AS events"
             )
+            stages = sorted(r["stage"] for r in await conn.fetch("SELECT stage FROM proposals"))
+            numbers = [r["number"] for r in await conn.fetch("SELECT number FROM decisions")]
             slugs = {r["slug"] for r in await conn.fetch("SELECT slug FROM spaces")}
             assert (await journal.verify(conn)).ok
     finally:
@@ -118,5 +120,7 @@ async def test_demo_is_idempotent_and_journaled(database: str) -> None:
     assert first == second and len(first) == 12
     assert dict(counts) == dict(again)
     assert counts["users"] == 12 and counts["spaces"] == 4 and counts["signatures"] == 12
+    assert stages == ["adopted", "clarify", "draft", "object"]
+    assert len(numbers) == 1 and numbers[0].startswith("CA-")
     assert slugs == {"victoires-populaires", "conseil-administration", "mobilite-villeurbanne",
                      "vie-locale-croix-rousse"}  # fmt: skip

@@ -188,3 +188,24 @@ async def test_proposal_page_needs_the_same_queries_however_many_contributions(
     many = await count()
     shown = "\n".join(" ".join(q.split())[:70] for q in query_log)
     assert many == few <= 6, shown
+
+
+async def test_positions_show_during_the_round_when_the_space_says_so(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    client, world = client_world
+    url = await to_object(client, world)
+    await step(client, world, "target", url, "position", stance="concern", version="1",
+               reason="Le lundi est chargé.")  # fmt: skip
+    act_as(client, world, "admin")
+    assert "Le lundi est chargé." not in (await client.get(url)).text  # hidden by default
+    settings = await client.get("/s/alpha/settings")
+    version = re.search(r'name="version" value="(\d+)"', settings.text)
+    assert version is not None
+    saved = await post_form(client, "/s/alpha/settings", {
+        "name": "Alpha", "decision_prefix": "AL", "version": version.group(1),
+        "review_delay_months": "6",
+    })  # fmt: skip
+    assert saved.status_code == 303
+    page = (await client.get(url)).text
+    assert "Le lundi est chargé." in page and "préoccupation" in page

@@ -6,10 +6,12 @@ Idempotent: run it again and it changes nothing, and prints the same sign-in det
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from consentir import db
 from consentir.accounts import store as accounts
+from consentir.consent import rules
+from consentir.consent import store as proposals
 from consentir.credentials import hash_password
 from consentir.spaces import store as spaces
 from consentir.spaces.rules import Role
@@ -156,6 +158,94 @@ async def _create(conn: db.Connection) -> None:
                     conn, space.id, charter_id, users[key].id,
                     Signature(person.name, person.town, date(2026, 9, 12)),
                 )  # fmt: skip
+    await _proposals(conn, created, {key: user.id for key, user in users.items()})
+
+
+async def _proposals(
+    conn: db.Connection, created: dict[str, spaces.Space], ids: dict[str, int]
+) -> None:
+    """Proposals at several stages, through the real process: one adopted after an objection
+    was integrated, one in its objection round, one in clarification, one draft."""
+    board = created["conseil-administration"]
+
+    def who(key: str, facilitates: bool = False) -> rules.Actor:
+        return rules.Actor(ids[key], may_participate=True, may_facilitate=facilitates)
+
+    camille, karim, lea, thomas, aicha = (
+        who("camille", True), who("karim", True), who("lea"), who("thomas"), who("aicha")
+    )  # fmt: skip
+
+    async def step(space: spaces.Space, pid: int, actor: rules.Actor, action: rules.Action,
+                   content: proposals.Content | None = None) -> None:  # fmt: skip
+        async with conn.transaction():
+            await proposals.act(conn, space, pid, actor, action, content)
+
+    meeting = await proposals.create(conn, board, lea, proposals.Content(
+        title="Une réunion mensuelle du conseil",
+        driver="Nos décisions traînent d'un mois sur l'autre faute de rendez-vous fixe.",
+        body="Le conseil se réunit **le premier lundi de chaque mois**, de 19 h à 21 h, "
+             "à la maison des associations.",
+    ))  # fmt: skip
+    nobody: frozenset[int] = frozenset()
+    await step(board, meeting, lea, rules.Submit(nobody))
+    await step(board, meeting, thomas, rules.AskQuestion(),
+               proposals.Content(text="Peut-on suivre la réunion à distance ?"))  # fmt: skip
+    question = await conn.fetchval("SELECT id FROM questions WHERE proposal_id = $1", meeting)
+    answer = "Oui, un lien de visio sera envoyé avec l'ordre du jour."
+    await step(board, meeting, lea, rules.AnswerQuestion(question), proposals.Content(text=answer))
+    await step(board, meeting, karim, rules.Advance(nobody))
+    await step(board, meeting, aicha, rules.React(),
+               proposals.Content(text="Très bien, un rythme fixe nous aidera."))  # fmt: skip
+    await step(board, meeting, thomas, rules.React(passed=True))
+    await step(board, meeting, karim, rules.Advance(nobody))
+    for actor, stance, reason in (
+        (camille, rules.Stance.CONSENT, ""),
+        (karim, rules.Stance.CONCERN, "Deux heures, c'est long après le travail."),
+        (aicha, rules.Stance.CONSENT, ""),
+        (thomas, rules.Stance.OBJECTION, "Je travaille le lundi soir : je serais exclu."),
+    ):
+        await step(board, meeting, actor, rules.GivePosition(actor.user_id, stance, 1, reason))
+    objection = await conn.fetchval("SELECT id FROM objections WHERE proposal_id = $1", meeting)
+    await step(board, meeting, karim, rules.JudgeObjection(
+        objection, True, "Elle empêcherait un membre du conseil de participer."))  # fmt: skip
+    await step(board, meeting, karim, rules.CloseRound(datetime.now(UTC)))
+    await step(board, meeting, lea, rules.PublishVersion(frozenset({objection})), proposals.Content(
+        driver="Nos décisions traînent d'un mois sur l'autre faute de rendez-vous fixe.",
+        body="Le conseil se réunit **le premier mardi de chaque mois**, de 19 h à 21 h, "
+             "à la maison des associations.",
+        note="Le mardi plutôt que le lundi, pour que Thomas puisse venir.",
+    ))  # fmt: skip
+    await step(board, meeting, karim, rules.OpenObjectRound(nobody))
+    for actor in (camille, karim, aicha, thomas):
+        await step(board, meeting, actor,
+                   rules.GivePosition(actor.user_id, rules.Stance.CONSENT, 2))  # fmt: skip
+    await step(board, meeting, karim, rules.CloseRound(datetime.now(UTC)))
+
+    budget = await proposals.create(conn, board, thomas, proposals.Content(
+        title="Un budget participatif pour 2027",
+        driver="Les collectifs locaux manquent de moyens pour leurs actions.",
+        body="Réserver 30 % du budget 2027 aux projets proposés par les collectifs locaux, "
+             "attribués par consentement en assemblée.",
+    ))  # fmt: skip
+    await step(board, budget, thomas, rules.Submit(nobody))
+    await step(board, budget, karim, rules.Advance(nobody))
+    await step(board, budget, karim, rules.Advance(nobody))
+    await step(board, budget, camille, rules.GivePosition(ids["camille"], rules.Stance.CONSENT, 1))
+    await step(board, budget, lea, rules.GivePosition(ids["lea"], rules.Stance.CONSENT, 1))
+
+    mobility = created["mobilite-villeurbanne"]
+    await proposals.create(conn, mobility, who("marc"), proposals.Content(
+        title="Une vélorution par trimestre",
+        driver="Rendre visible le besoin de pistes cyclables continues.",
+        body="Organiser une balade à vélo festive chaque trimestre, au départ de la mairie.",
+    ))  # fmt: skip
+    schools = await proposals.create(conn, mobility, who("nadia"), proposals.Content(
+        title="Des rues aux écoles",
+        driver="Les abords des écoles sont dangereux aux heures d'entrée et de sortie.",
+        body="Demander à la mairie de fermer à la circulation la rue de chaque école "
+             "aux heures d'entrée et de sortie.",
+    ))  # fmt: skip
+    await step(mobility, schools, who("nadia"), rules.Submit(nobody))
 
 
 def _roles(key: str) -> str:

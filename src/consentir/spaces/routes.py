@@ -193,6 +193,7 @@ class SettingsForm(msgspec.Struct):
     review_delay_months: ReviewDelay = 6
     silence_is_consent: bool = False
     parent_members_included: bool = False
+    hide_positions: bool = False
 
 
 @get("/s/{slug:str}/settings", name="space_settings")
@@ -223,6 +224,7 @@ async def save_settings(
                     form.silence_is_consent,
                     form.decision_prefix,
                     form.parent_members_included,
+                    form.hide_positions,
                 ),
                 expected_version=form.version,
                 actor_id=me.id,

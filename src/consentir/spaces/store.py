@@ -120,6 +120,7 @@ class SpaceSettings(msgspec.Struct, frozen=True):
     silence_is_consent: bool
     decision_prefix: str
     parent_members_included: bool
+    hide_positions: bool = True
 
 
 STALE = N_("Someone changed this at the same time. Here is the new version: please check it.")
@@ -133,7 +134,8 @@ async def update_space(
         """
         UPDATE spaces AS s SET name = $3, description = $4, review_delay_months = $5,
                silence_is_consent = $6, decision_prefix = $7,
-               parent_members_included = $8 AND parent_id IS NOT NULL, version = version + 1
+               parent_members_included = $8 AND parent_id IS NOT NULL, hide_positions = $9,
+               version = version + 1
         WHERE id = $1 AND version = $2
         RETURNING *
         """,
@@ -145,6 +147,7 @@ async def update_space(
         changes.silence_is_consent,
         changes.decision_prefix,
         changes.parent_members_included,
+        changes.hide_positions,
     )
     if row is None:
         raise DomainError("stale_version", STALE, status=409)
