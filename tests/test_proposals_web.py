@@ -209,3 +209,19 @@ async def test_positions_show_during_the_round_when_the_space_says_so(
     assert saved.status_code == 303
     page = (await client.get(url)).text
     assert "Le lundi est chargé." in page and "préoccupation" in page
+
+
+async def test_the_dashboard_shows_what_waits_for_me(client_world: tuple[Client, Scenario]) -> None:
+    client, world = client_world
+    url = await to_object(client, world)
+    act_as(client, world, "target")
+    dashboard = (await client.get("/spaces")).text
+    assert "En attente de votre part" in dashboard and f'href="{url}"' in dashboard
+    await step(client, world, "target", url, "position", stance="consent", version="1")
+    act_as(client, world, "target")
+    assert f'href="{url}"' not in (await client.get("/spaces")).text
+    act_as(client, world, "facilitator")
+    ask = f"/s/alpha/proposals/{world.proposal_id}/ask"
+    assert (await post_form(client, ask, {"text": "Combien ?"})).status_code == 303
+    act_as(client, world, "member")  # the proposer has a question to answer
+    assert "questions auxquelles répondre" in (await client.get("/spaces")).text

@@ -645,3 +645,45 @@ async def listing(
     ]
     following = (page[-1].updated_at, page[-1].id) if len(rows) > limit else None
     return page, following
+
+
+class Awaiting(msgspec.Struct, frozen=True):
+    """A step that waits for this person, for their dashboard."""
+
+    space_slug: str
+    space_name: str
+    proposal_id: int
+    title: str
+    stage: Stage
+    deadline: datetime | None
+    what: str  # "answer": their reaction or position; "questions": questions to answer
+
+
+async def awaiting(conn: Connection, user_id: int, *, limit: int = 50) -> list[Awaiting]:
+    """Open rounds whose list has this person and no answer of theirs yet, and proposals of
+    theirs with unanswered questions; soonest deadline first."""
+    rows = await conn.fetch(
+        """
+        SELECT s.slug AS space_slug, s.name AS space_name, p.id AS proposal_id, p.title,
+               p.stage, r.deadline, 'answer' AS what
+        FROM round_participants rp
+        JOIN rounds r ON r.id = rp.round_id AND r.closed_at IS NULL AND r.kind <> 'clarify'
+        JOIN proposals p ON p.id = r.proposal_id
+        JOIN spaces s ON s.id = p.space_id
+        WHERE rp.user_id = $1
+          AND NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
+                          AND x.user_id = $1 AND x.superseded_at IS NULL)
+          AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
+                          AND x.author_id = $1)
+        UNION ALL
+        SELECT s.slug, s.name, p.id, p.title, p.stage, NULL, 'questions'
+        FROM proposals p JOIN spaces s ON s.id = p.space_id
+        WHERE p.proposer_id = $1 AND p.closed_at IS NULL
+          AND EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id AND q.answer IS NULL)
+        ORDER BY deadline NULLS LAST, proposal_id
+        LIMIT $2
+        """,
+        user_id,
+        limit,
+    )
+    return [Awaiting(**{**dict(r), "stage": Stage(r["stage"])}) for r in rows]

@@ -21,6 +21,7 @@ from consentir import db, mail
 from consentir.accounts import store as accounts
 from consentir.accounts.store import User
 from consentir.config import Settings
+from consentir.consent import store as proposals
 from consentir.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from consentir.errors import DomainError
 from consentir.markdown import render as render_markdown
@@ -75,9 +76,11 @@ async def dashboard(me: NamedDependency[User], pool: NamedDependency[asyncpg.Poo
     async with pool.acquire() as conn:
         mine = await store.my_spaces(conn, me.id)
         every = await store.all_spaces(conn) if me.is_instance_admin else []
+        waiting = await proposals.awaiting(conn, me.id)
     return _page(
-        "spaces/dashboard.html", me=me, spaces=mine, all_spaces=every, role_names=ROLE_NAMES
-    )
+        "spaces/dashboard.html", me=me, spaces=mine, all_spaces=every, role_names=ROLE_NAMES,
+        awaiting=waiting,
+    )  # fmt: skip
 
 
 @get("/s/{slug:str}", name="space")
