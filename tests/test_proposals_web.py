@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from consentir import db
-from tests.scenario import Scenario
-from tests.web import Client, act_as, csrf_token, post_form
+from tests.scenario import Scenario, adopt_proposal
+from tests.web import Client, act_as, csrf_token, field_error, post_form
 
 NEW = {"title": "Réunions mensuelles", "driver": "Nous nous voyons trop peu.",
        "body": "Une **réunion** chaque premier lundi du mois."}  # fmt: skip
@@ -225,3 +225,28 @@ async def test_the_dashboard_shows_what_waits_for_me(client_world: tuple[Client,
     assert (await post_form(client, ask, {"text": "Combien ?"})).status_code == 303
     act_as(client, world, "member")  # the proposer has a question to answer
     assert "questions auxquelles répondre" in (await client.get("/spaces")).text
+
+
+async def test_an_adopted_proposal_replaces_the_decisions_it_names(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    first = await adopt_proposal(pool, world)
+    act_as(client, world, "member")
+    refused = await post_form(client, "/s/alpha/proposals", {**NEW, "supersedes": "AL-1999-001"})
+    assert refused.status_code == 422
+    assert "AL-1999-001" in (field_error(refused.text, "supersedes") or "")
+    created = await post_form(client, "/s/alpha/proposals", {**NEW, "supersedes": first.lower()})
+    url = created.headers["location"]
+    for role, verb in (
+        ("member", "submit"),
+        ("facilitator", "advance"),
+        ("facilitator", "advance"),
+    ):
+        assert (await step(client, world, role, url, verb)).status_code == 303
+    for role in ("admin", "facilitator", "target"):
+        await step(client, world, role, url, "position", stance="consent", version="1")
+    assert (await step(client, world, "facilitator", url, "close-round")).status_code == 303
+    act_as(client, world, "member")
+    old = (await client.get(f"/s/alpha/decisions/{first}")).text
+    assert "remplacée" in old and first[:-3] + "002" in old

@@ -220,6 +220,13 @@ CREATE TABLE decision_supersedes (
     CHECK (decision_id <> superseded_id)
 );
 
+-- The decisions a proposal will replace once adopted (chosen by its proposer).
+CREATE TABLE proposal_supersedes (
+    proposal_id bigint NOT NULL REFERENCES proposals (id),
+    decision_id bigint NOT NULL REFERENCES decisions (id),
+    PRIMARY KEY (proposal_id, decision_id)
+);
+
 -- Idempotency-Key for API writes and form submissions: the first answer is kept and replayed.
 CREATE TABLE idempotency_keys (
     user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,

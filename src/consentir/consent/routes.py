@@ -25,6 +25,7 @@ from consentir.consent import rules, store
 from consentir.consent.diff import word_diff
 from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
 from consentir.consent.store import Content
+from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
 from consentir.markdown import render as render_markdown
 from consentir.spaces.rules import ROLE_NAMES, Action, allowed
@@ -252,11 +253,19 @@ async def proposals_page(
     return _page("proposals/list.html", here, proposals=page, next_cursor=next_cursor)
 
 
+Supersedes = Annotated[str, msgspec.Meta(max_length=500)]
+
+
 class ProposalForm(msgspec.Struct):
     title: Title
     driver: Driver
     body: Body
     revision: int = 0
+    supersedes: Supersedes = ""  # decision numbers, separated by commas or spaces
+
+    def content(self) -> Content:
+        numbers = tuple(self.supersedes.replace(",", " ").split())
+        return Content(title=self.title, driver=self.driver, body=self.body, supersedes=numbers)
 
 
 @get("/s/{slug:str}/proposals/new")
@@ -280,11 +289,15 @@ async def create_proposal(
     require_participant(here, me)
     try:
         form = parse_form(ProposalForm, data)
+        async with db.transaction(pool) as conn:
+            proposal_id = await store.create(conn, here.space, actor_of(here, me), form.content())
     except FormInvalid as invalid:
         return _page("proposals/edit.html", here, 422, form=invalid, proposal=None, values=data)
-    async with db.transaction(pool) as conn:
-        content = Content(title=form.title, driver=form.driver, body=form.body)
-        proposal_id = await store.create(conn, here.space, actor_of(here, me), content)
+    except DomainError as error:
+        if error.field is None:
+            raise
+        return _page("proposals/edit.html", here, 422, form=field_error(error), proposal=None,
+                     values=data)  # fmt: skip
     return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
 
 
@@ -309,8 +322,10 @@ async def edit_proposal(
         loaded = await _visible(conn, here, me, proposal_id)
         rules.step(loaded.state, actor_of(here, me), rules.EditDraft())
         found = await store.detail(conn, here.space.id, proposal_id)
+        replaced = await decisions.superseded_by_proposal(conn, proposal_id)
     first = found.versions[0]
-    values = {"title": loaded.head.title, "driver": first["driver"], "body": first["body"]}
+    values = {"title": loaded.head.title, "driver": first["driver"], "body": first["body"],
+              "supersedes": ", ".join(replaced)}  # fmt: skip
     return _page("proposals/edit.html", here, form=None, proposal=loaded.head, values=values)
 
 
@@ -327,17 +342,17 @@ async def save_draft(
     try:
         form = parse_form(ProposalForm, data)
         async with db.transaction(pool) as conn:
-            content = Content(title=form.title, driver=form.driver, body=form.body)
             await store.edit_draft(
-                conn, here.space, proposal_id, actor_of(here, me), content, revision=form.revision
-            )
+                conn, here.space, proposal_id, actor_of(here, me), form.content(),
+                revision=form.revision,
+            )  # fmt: skip
     except FormInvalid as invalid:
         return _page("proposals/edit.html", here, 422, form=invalid, proposal=loaded.head,
                      values=data)  # fmt: skip
     except DomainError as error:
-        if error.code != "stale_proposal":
+        if error.code != "stale_proposal" and error.field is None:
             raise
-        return _page("proposals/edit.html", here, 409, form=field_error(error),
+        return _page("proposals/edit.html", here, error.status, form=field_error(error),
                      proposal=loaded.head, values=data)  # fmt: skip
     return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
 
@@ -516,6 +531,7 @@ class ProposalIn(msgspec.Struct):
     title: Title
     driver: Driver
     body: Body
+    supersedes: list[Annotated[str, msgspec.Meta(max_length=40)]] = []  # decision numbers
 
 
 class ProposalOut(msgspec.Struct):
@@ -599,7 +615,8 @@ async def api_create_proposal(
             replay = await idempotency.claim(conn, me.id, key, fingerprint)
             if replay is not None:
                 return replay.response()
-        content = Content(title=data.title, driver=data.driver, body=data.body)
+        content = Content(title=data.title, driver=data.driver, body=data.body,
+                          supersedes=tuple(data.supersedes))  # fmt: skip
         proposal_id = await store.create(conn, here.space, actor_of(here, me), content)
         body = msgspec.json.encode({"id": proposal_id, "stage": "draft", "version": 1})
         location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"

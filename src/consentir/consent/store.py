@@ -68,6 +68,7 @@ class Content:
     body: str = ""
     note: str = ""
     text: str = ""
+    supersedes: tuple[str, ...] = ()  # numbers of decisions this proposal replaces
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ async def create(conn: Connection, space: Space, actor: Actor, content: Content)
         content.note,
         actor.user_id,
     )
+    await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
     await journal.append(
         conn,
         action="proposal.created",
@@ -210,6 +212,7 @@ async def edit_draft(
         content.body,
     )
     await conn.execute("UPDATE proposals SET title = $2 WHERE id = $1", proposal_id, content.title)
+    await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
     await _finish(conn, loaded, actor, "proposal.draft_edited", {"title": content.title})
 
 

@@ -77,7 +77,56 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
         add_months(today, space.review_delay_months),
         search_text(proposal.title, text["driver"], text["body"]),
     )
+    await conn.execute(
+        """WITH replaced AS (
+               INSERT INTO decision_supersedes (decision_id, superseded_id)
+               SELECT d.id, ps.decision_id FROM proposal_supersedes ps
+               JOIN decisions d ON d.proposal_id = ps.proposal_id
+               WHERE ps.proposal_id = $1
+               RETURNING decision_id, superseded_id)
+           UPDATE decisions old SET status = 'superseded', superseded_by = r.decision_id
+           FROM replaced r WHERE old.id = r.superseded_id AND old.status = 'in_force'""",
+        proposal.id,
+    )
     return number
+
+
+UNKNOWN_DECISIONS = N_("No decision in force here has the number %(numbers)s.")
+
+
+async def set_superseded_by_proposal(
+    conn: Connection, space_id: int, proposal_id: int, numbers: tuple[str, ...]
+) -> None:
+    """Record which decisions in force of this space the proposal will replace."""
+    wanted = sorted({n.strip().upper() for n in numbers if n.strip()})
+    rows = await conn.fetch(
+        "SELECT id, number FROM decisions"
+        " WHERE space_id = $1 AND number = ANY($2::text[]) AND status = 'in_force'",
+        space_id,
+        wanted,
+    )
+    unknown = sorted(set(wanted) - {r["number"] for r in rows})
+    if unknown:
+        raise DomainError(
+            "unknown_decision", UNKNOWN_DECISIONS, status=422, field="supersedes",
+            params={"numbers": ", ".join(unknown)},
+        )  # fmt: skip
+    await conn.execute("DELETE FROM proposal_supersedes WHERE proposal_id = $1", proposal_id)
+    await conn.execute(
+        "INSERT INTO proposal_supersedes (proposal_id, decision_id)"
+        " SELECT $1, unnest($2::bigint[])",
+        proposal_id,
+        [r["id"] for r in rows],
+    )
+
+
+async def superseded_by_proposal(conn: Connection, proposal_id: int) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT d.number FROM proposal_supersedes ps JOIN decisions d ON d.id = ps.decision_id"
+        " WHERE ps.proposal_id = $1 ORDER BY d.number",
+        proposal_id,
+    )
+    return [r["number"] for r in rows]
 
 
 class DecisionRow(msgspec.Struct, frozen=True):
