@@ -7,6 +7,7 @@ runs it in one transaction with the idempotency key, and lets the rules refuse.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -449,6 +450,9 @@ async def proposal_page(
     return await _proposal_page(pool, here, me, proposal_id)
 
 
+_MINUTES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
 def _form_data(data: dict[str, Any]) -> dict[str, Any]:
     """Checkbox lists arrive as lists; the rest as single values."""
     clean = {
@@ -473,6 +477,8 @@ async def take_step(
         raise DomainError("unknown_step", N_("This step does not exist."), status=404)
     async with pool.acquire() as conn:
         await _visible(conn, here, me, proposal_id)
+    if isinstance(data.get("deadline"), str) and _MINUTES.fullmatch(data["deadline"]):
+        data = {**data, "deadline": data["deadline"] + ":00"}  # datetime-local has no seconds
     answers = data.get("answers", [])
     answers = answers if isinstance(answers, list) else [answers]
     try:
