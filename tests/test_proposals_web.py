@@ -73,7 +73,7 @@ async def test_a_refused_step_names_the_rule_next_to_its_form(
                           version="1", reason="")  # fmt: skip
     assert response.status_code == 422
     assert 'id="e-position-reason"' in response.text
-    assert "Une objection doit être motivée." in response.text
+    assert "Donnez la raison : elle est gardée en mémoire." in response.text
     response = await step(client, world, "facilitator", url, "close-round")
     assert response.status_code == 409
     assert "pas encore donné leur position" in response.text

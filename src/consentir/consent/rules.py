@@ -413,7 +413,7 @@ MESSAGES: dict[Rule, str] = {
     Rule.STALE_VERSION: N_(
         "The proposal has a new version since you opened the page: read it and answer again."
     ),
-    Rule.REASON_REQUIRED: N_("An objection needs its reason."),
+    Rule.REASON_REQUIRED: N_("Give the reason: it is kept on record."),
     Rule.NOT_YOUR_POSITION: N_(
         "Only a facilitator can record a position on behalf of someone present."
     ),
@@ -659,7 +659,7 @@ def step(proposal: Proposal, actor: Actor, action: Action) -> Step:
             _require(deadline is None or deadline > now, Rule.DEADLINE_PAST)
             return Step(replace(proposal, round=replace(proposal.round, deadline=deadline)))
         case DeadlinePassed(now=now, eligible=eligible):
-            return _deadline(proposal, now, eligible)
+            return _deadline(proposal, actor, now, eligible)
         case Withdraw():
             _open(proposal)
             _proposer(proposal, actor)
@@ -788,11 +788,12 @@ def _close_object_round(
     )
 
 
-def _deadline(proposal: Proposal, now: datetime, eligible: frozenset[int]) -> Step:
+def _deadline(proposal: Proposal, actor: Actor, now: datetime, eligible: frozenset[int]) -> Step:
     """At a round's deadline: a clarify or react round ends and the next stage begins (with
     the list given); an object round closes if silence counts as consent and every
     objection has been judged. Otherwise the round stays open for the facilitator."""
     _open(proposal)
+    _require(actor.may_facilitate, Rule.FACILITATOR_ONLY)  # the deadline task acts as one
     round_ = proposal.round
     _require(round_ is not None, Rule.NO_OPEN_ROUND)
     assert round_ is not None
