@@ -306,3 +306,24 @@ def test_review_dates_fall_on_the_same_day_months_later() -> None:
     assert decisions.add_months(date(2027, 8, 31), 6) == date(2028, 2, 29)
     assert decisions.add_months(date(2026, 1, 30), 1) == date(2026, 2, 28)
     assert decisions.add_months(date(2026, 12, 1), 12) == date(2027, 12, 1)
+
+
+async def test_a_restarted_round_drops_a_deadline_already_past(
+    pool: asyncpg.Pool, alpha: Space, world: Scenario
+) -> None:
+    proposal_id = await to_object_round(pool, alpha, world)
+    now = datetime.now(UTC)
+    await act(pool, alpha, proposal_id, person(world, "facilitator"),
+              rules.SetDeadline(now + timedelta(hours=1), now))  # fmt: skip
+    async with pool.acquire() as conn:  # an hour later, the deadline has passed
+        await conn.execute(
+            "UPDATE rounds SET deadline = now() - interval '1 minute' WHERE proposal_id = $1",
+            proposal_id,
+        )
+    await act(pool, alpha, proposal_id, person(world, "member"), rules.PublishVersion(),
+              Content(driver="Pourquoi", body="Texte 2"))  # fmt: skip
+    async with pool.acquire() as conn:
+        deadline = await conn.fetchval(
+            "SELECT deadline FROM rounds WHERE closed_at IS NULL AND proposal_id = $1", proposal_id
+        )
+    assert deadline is None

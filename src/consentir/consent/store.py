@@ -8,7 +8,7 @@ for forms that carry it), append the journal event (which notifies `space:<id>`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -428,10 +428,11 @@ class _Writer:
         self.data["round_opened"] = {"kind": effect.kind.value, "version": effect.version}
 
     def _carried_deadline(self, effect: RoundOpened) -> datetime | None:
-        """A restarted object round keeps its deadline."""
+        """A restarted object round keeps its deadline, unless it has passed: silence must
+        never count as consent to a text nobody had time to read."""
         old = self.loaded.state.round
-        if old is not None and old.kind is RoundKind.OBJECT is effect.kind:
-            return old.deadline
+        if old is not None and old.kind is RoundKind.OBJECT is effect.kind and old.deadline:
+            return old.deadline if old.deadline > datetime.now(UTC) else None
         return None
 
     async def _version(self, effect: VersionPublished) -> None:
