@@ -53,3 +53,13 @@ i18n: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache
+
+# Load benchmark (bench/README.md): needs a PostgreSQL server at DATABASE_URL (default
+# postgresql://postgres@127.0.0.1:5432/postgres) and wrk (apt-get install wrk). Builds the
+# benchmark database, measures, then drops it.
+BENCH_DB ?= consentir_bench
+.PHONY: bench
+bench: $(BIN)/.installed
+	$(BIN)/python bench/generate.py $(BENCH_DB) --replace
+	$(BIN)/python bench/run.py $(BENCH_DB); status=$$?; \
+	  $(BIN)/python bench/generate.py $(BENCH_DB) --drop; exit $$status
