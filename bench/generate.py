@@ -371,6 +371,8 @@ async def consent_process(pool: asyncpg.Pool, space: Space, users: list[User]) -
     facilitator = Actor(users[1].id, may_participate=True, may_facilitate=True)
     proposer = Actor(users[2].id, may_participate=True, may_facilitate=False)
     members = [Actor(u.id, True, False) for u in users[3:]]  # 57 people
+    # "objections": how many of the positions were objections (each also has its row in
+    # `objections`); the contributions are questions + answers + reactions + positions.
     counts = {"questions": 0, "answers": 0, "reactions": 0, "positions": 0, "objections": 0}
 
     async def act(actor: Actor, action: rules.Action, content: Content | None = None) -> None:
@@ -457,6 +459,7 @@ async def consent_process(pool: asyncpg.Pool, space: Space, users: list[User]) -
             )
     # The viewer: a member on the round's list who has not answered the open round yet.
     viewer = members[-1]
+    counts["total"] = sum(counts[k] for k in ("questions", "answers", "reactions", "positions"))
     return {"proposal_id": proposal_id, "viewer_id": viewer.user_id, "counts": counts}
 
 
