@@ -250,3 +250,24 @@ async def test_an_adopted_proposal_replaces_the_decisions_it_names(
     act_as(client, world, "member")
     old = (await client.get(f"/s/alpha/decisions/{first}")).text
     assert "remplacée" in old and first[:-3] + "002" in old
+
+
+async def test_each_answer_form_has_its_own_ids_and_errors(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    client, world = client_world
+    url = f"/s/alpha/proposals/{world.proposal_id}"
+    for role in ("admin", "target"):
+        act_as(client, world, role)
+        assert (
+            await post_form(client, f"{url}/ask", {"text": f"Question de {role} ?"})
+        ).status_code == 303
+    act_as(client, world, "member")
+    page = (await client.get(url)).text
+    ids = re.findall(r'id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "an id is used twice"
+    first = re.findall(r'name="question_id" value="(\d+)"', page)[0]
+    refused = await post_form(client, f"{url}/answer", {"question_id": first, "text": " "})
+    assert refused.status_code == 422
+    assert refused.text.count('class="error"') == 1
+    assert f'id="e-answer-{first}-text"' in refused.text

@@ -84,15 +84,23 @@ def set_time_zone(name: str) -> None:
     display_zone = ZoneInfo(name)
 
 
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _locale() -> Locale:
+    """The current request's Babel locale (parsed once per language, not per date)."""
+    return _babel_locale(current_locale.get())
+
+
 def format_when(value: datetime, form: str = "medium") -> str:
-    return format_datetime(
-        value, format=form, tzinfo=display_zone, locale=Locale.parse(current_locale.get())
-    )
+    return format_datetime(value, format=form, tzinfo=display_zone, locale=_locale())
 
 
 def format_day(value: date, form: str = "long") -> str:
-    return format_date(value, format=form, locale=Locale.parse(current_locale.get()))
+    return format_date(value, format=form, locale=_locale())
 
 
 def format_number(value: float) -> str:
-    return format_decimal(value, locale=Locale.parse(current_locale.get()))
+    return format_decimal(value, locale=_locale())
