@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -16,6 +18,7 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 
 
+@lru_cache(maxsize=1024)  # pure; versions and charters never change, and are viewed often
 def render(text: str, *, top_heading: int = 3) -> Markup:
     """HTML safe to put in a page: no script, no style, no event handler, no raw HTML;
     links only to http(s) and mailto, opened without handing over the page. Headings are

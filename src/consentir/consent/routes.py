@@ -7,7 +7,6 @@ runs it in one transaction with the idempotency key, and lets the rules refuse.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -383,10 +382,8 @@ async def _proposal_page(
     state = loaded.state
     now = datetime.now(UTC)
     current = found.versions[-1] if loaded.head.stage != "draft" else found.versions[0]
-    open_round = (
-        found.rounds[-1] if found.rounds and found.rounds[-1]["closed_at"] is None else None
-    )
-    hidden = bool(open_round and open_round["kind"] == "object" and here.space.hide_positions)
+    open_round = found.open_round
+    hidden = found.positions_hidden(here.space.hide_positions)
     mine = None
     if state.round is not None:
         mine = state.round.answer_of(me.id)
@@ -450,17 +447,6 @@ async def proposal_page(
     return await _proposal_page(pool, here, me, proposal_id)
 
 
-_MINUTES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
-
-
-def _form_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Checkbox lists arrive as lists; the rest as single values."""
-    clean = {
-        k: v for k, v in data.items() if k not in ("answers", "_csrf_token", "idempotency_key")
-    }
-    return clean
-
-
 @post("/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}")
 async def take_step(
     request: Request[Any, Any, Any],
@@ -475,15 +461,8 @@ async def take_step(
     rule's message next to the form that was sent."""
     if verb not in VERBS:
         raise DomainError("unknown_step", N_("This step does not exist."), status=404)
-    async with pool.acquire() as conn:
-        await _visible(conn, here, me, proposal_id)
-    if isinstance(data.get("deadline"), str) and _MINUTES.fullmatch(data["deadline"]):
-        data = {**data, "deadline": data["deadline"] + ":00"}  # datetime-local has no seconds
-    answers = data.get("answers", [])
-    answers = answers if isinstance(answers, list) else [answers]
     try:
-        form = parse_form(ActionIn, _form_data(data))
-        form = msgspec.structs.replace(form, answers=[int(a) for a in answers if str(a).isdigit()])
+        form = parse_form(ActionIn, data)
         await perform(pool, here, me, proposal_id, verb, form, key=data.get("idempotency_key"))
     except FormInvalid as invalid:
         first = next(iter(invalid.errors.items()))
@@ -563,10 +542,9 @@ class ProposalListOut(msgspec.Struct):
 
 def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: int) -> ProposalOut:
     current = found.versions[-1]
-    open_round = (
-        found.rounds[-1] if found.rounds and found.rounds[-1]["closed_at"] is None else None
-    )
-    if open_round is not None and hide and open_round["kind"] == "object":
+    open_round = found.open_round
+    hidden = found.positions_hidden(hide)
+    if open_round is not None and hidden:
         open_round = {
             **open_round,
             "positions": [p for p in open_round["positions"] if p["user_id"] == viewer],
@@ -577,7 +555,7 @@ def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: int) -> 
         version=loaded.head.version, proposer=loaded.head.proposer_name,
         driver=current["driver"], body=current["body"], revision=loaded.head.revision,
         decision=found.decision, round=open_round, questions=found.questions,
-        objections=found.objections if not (open_round and hide) else [],
+        objections=found.objections if not hidden else [],
         versions=[{k: v for k, v in ver.items() if k not in ("driver", "body")}
                   for ver in found.versions],
     )  # fmt: skip
@@ -664,8 +642,6 @@ async def api_step(
     (objection_id), open-object-round, close-round, deadline (deadline or null), withdraw,
     close (reason). A refused step answers problem+json whose `code` names the rule.
     Accepts an `Idempotency-Key` header: the same key again changes nothing."""
-    async with pool.acquire() as conn:
-        await _visible(conn, here, me, proposal_id)
     done = await perform(
         pool, here, me, proposal_id, verb, data, key=request.headers.get("idempotency-key")
     )

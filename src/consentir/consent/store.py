@@ -251,6 +251,8 @@ async def act(
     process forbids it (nothing written then)."""
     content = content or Content()
     loaded = await load(conn, space.id, proposal_id, lock=True)
+    if not rules.may_view(loaded.state, actor, may_view_space=True):  # someone else's draft
+        raise DomainError("proposal_not_found", NOT_FOUND, status=404)
     if isinstance(action, (rules.Submit, rules.Advance, rules.OpenObjectRound)):
         action = type(action)(await spaces.acting_member_ids(conn, space.id))
     elif isinstance(action, rules.DeadlinePassed):
@@ -571,6 +573,15 @@ class Detail(msgspec.Struct, frozen=True):
     questions: list[dict[str, Any]]
     objections: list[dict[str, Any]]
     decision: str | None
+
+    @property
+    def open_round(self) -> dict[str, Any] | None:
+        last = self.rounds[-1] if self.rounds else None
+        return last if last is not None and last["closed_at"] is None else None
+
+    def positions_hidden(self, space_hides: bool) -> bool:
+        """Positions stay hidden while an objection round is open, if the space says so."""
+        return space_hides and self.open_round is not None and self.open_round["kind"] == "object"
 
 
 async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:

@@ -68,7 +68,7 @@ _TRUE = {"on", "true", "1", "yes"}
 
 def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
     """The form as `struct`, or FormInvalid with one message per faulty field."""
-    values = {key: (value if isinstance(value, str) else str(value)) for key, value in data.items()}
+    values = {key: _text(value) for key, value in data.items()}
     info = type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
     hints = {field.name: field for field in info.fields}
@@ -81,6 +81,16 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
         if _is_bool(field.type):
             clean[name] = raw is not None and raw.lower() in _TRUE
             continue
+        if isinstance(field.type, msgspec.inspect.ListType):  # checkboxes sharing a name
+            items = data.get(name, [])
+            items = [_text(v).strip() for v in (items if isinstance(items, list) else [items])]
+            try:
+                clean[name] = msgspec.convert([v for v in items if v], annotation, strict=False)
+            except msgspec.ValidationError:
+                errors[name] = gettext("This value is not valid.")
+            continue
+        if raw is not None and _has_datetime(field.type) and _MINUTES.fullmatch(raw.strip()):
+            raw = raw.strip() + ":00"  # <input type="datetime-local"> sends no seconds
         if raw is None or (raw.strip() == "" and field.required):
             if field.required:
                 errors[name] = gettext("This field is required.")
@@ -96,6 +106,22 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
         return msgspec.convert(clean, struct, strict=False)
     except msgspec.ValidationError as exc:  # a cross-field rule in __post_init__
         raise FormInvalid({"__all__": str(exc)}, values) from None
+
+
+_MINUTES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _text(value: Any) -> str:
+    """One form value as text (a repeated name keeps its last value)."""
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _has_datetime(kind: msgspec.inspect.Type) -> bool:
+    if isinstance(kind, msgspec.inspect.UnionType):
+        return any(_has_datetime(t) for t in kind.types)
+    return isinstance(kind, msgspec.inspect.DateTimeType)
 
 
 def _is_bool(kind: msgspec.inspect.Type) -> bool:

@@ -1,0 +1,33 @@
+"""parse_form reads what browsers send: repeated names as lists, datetime-local values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+import pytest
+
+from consentir.web.forms import FormInvalid, parse_form
+
+
+class Sample(msgspec.Struct):
+    ids: list[int] = []
+    when: datetime | None = None
+
+
+def test_checkboxes_sharing_a_name_become_a_list() -> None:
+    assert parse_form(Sample, {"ids": ["3", "5"]}).ids == [3, 5]
+    assert parse_form(Sample, {"ids": "7"}).ids == [7]
+    assert parse_form(Sample, {}).ids == []
+    with pytest.raises(FormInvalid) as invalid:
+        parse_form(Sample, {"ids": ["3", "x"]})
+    assert "ids" in invalid.value.errors
+
+
+def test_a_datetime_local_value_without_seconds_is_read() -> None:
+    assert parse_form(Sample, {"when": "2030-01-01T11:00"}).when == datetime(2030, 1, 1, 11, 0)
+    assert parse_form(Sample, {"when": "2030-01-01T11:00:30"}).when == datetime(
+        2030, 1, 1, 11, 0, 30
+    )
+    with pytest.raises(FormInvalid):
+        parse_form(Sample, {"when": "demain"})
