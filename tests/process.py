@@ -29,3 +29,20 @@ async def act(
     """One step, in its own transaction."""
     async with db.transaction(pool) as conn:
         return await store.act(conn, space, proposal_id, actor, action, content)
+
+
+async def new_proposal(pool: asyncpg.Pool, space: Space, world: Scenario, text: Content) -> int:
+    """A draft of member's."""
+    async with db.transaction(pool) as conn:
+        return await store.create(conn, space, person(world, "member"), text)
+
+
+async def to_object_round(pool: asyncpg.Pool, space: Space, world: Scenario, text: Content) -> int:
+    """A proposal of member's, submitted and moved on by the facilitator to its objection
+    round on version 1 (admin, facilitator and target on the list)."""
+    proposal_id = await new_proposal(pool, space, world, text)
+    facilitator = person(world, "facilitator")
+    await act(pool, space, proposal_id, person(world, "member"), rules.Submit(frozenset()))
+    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
+    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
+    return proposal_id

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from consentir import db
 from consentir.consent import rules, store
 from consentir.consent.deadlines import run_due
 from consentir.consent.rules import Stance
@@ -17,7 +16,7 @@ from consentir.consent.store import Content
 from consentir.decisions import store as decisions
 from consentir.decisions.store import Filters
 from consentir.spaces.store import Space
-from tests.process import act, person
+from tests.process import act, new_proposal, person, to_object_round
 from tests.scenario import Scenario
 
 DRAFT = Content(
@@ -25,20 +24,6 @@ DRAFT = Content(
     driver="Nous nous voyons trop peu.",
     body="Une réunion chaque premier lundi du mois.",
 )
-
-
-async def new_proposal(pool: asyncpg.Pool, space: Space, world: Scenario) -> int:
-    async with db.transaction(pool) as conn:
-        return await store.create(conn, space, person(world, "member"), DRAFT)
-
-
-async def to_object_round(pool: asyncpg.Pool, space: Space, world: Scenario) -> int:
-    proposal_id = await new_proposal(pool, space, world)
-    facilitator = person(world, "facilitator")
-    await act(pool, space, proposal_id, person(world, "member"), rules.Submit(frozenset()))
-    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
-    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
-    return proposal_id
 
 
 async def load(pool: asyncpg.Pool, space: Space, proposal_id: int) -> rules.Proposal:
@@ -51,7 +36,7 @@ async def test_a_proposal_goes_from_draft_to_a_numbered_decision(
 ) -> None:
     proposer, facilitator = person(world, "member"), person(world, "facilitator")
     admin, target = person(world, "admin"), person(world, "target")
-    proposal_id = await new_proposal(pool, alpha, world)
+    proposal_id = await new_proposal(pool, alpha, world, DRAFT)
     await act(pool, alpha, proposal_id, proposer, rules.Submit(frozenset()))
     state = await load(pool, alpha, proposal_id)
     assert state.stage is rules.Stage.CLARIFY
@@ -157,7 +142,7 @@ async def test_a_proposal_goes_from_draft_to_a_numbered_decision(
 async def test_the_database_refuses_what_the_rules_forbid(
     pool: asyncpg.Pool, alpha: Space, world: Scenario
 ) -> None:
-    proposal_id = await to_object_round(pool, alpha, world)
+    proposal_id = await to_object_round(pool, alpha, world, DRAFT)
     outsider = world.user_ids["outsider"]
     async with pool.acquire() as conn:
         round_id = await conn.fetchval(
@@ -211,7 +196,7 @@ async def test_the_database_refuses_what_the_rules_forbid(
 async def test_positions_at_the_same_moment_are_all_kept(
     pool: asyncpg.Pool, alpha: Space, world: Scenario
 ) -> None:
-    proposal_id = await to_object_round(pool, alpha, world)
+    proposal_id = await to_object_round(pool, alpha, world, DRAFT)
     people = [person(world, role) for role in ("admin", "facilitator", "target")]
     await asyncio.gather(
         *(
@@ -226,7 +211,7 @@ async def test_positions_at_the_same_moment_are_all_kept(
 async def test_a_stale_position_is_refused_and_names_the_rule(
     pool: asyncpg.Pool, alpha: Space, world: Scenario
 ) -> None:
-    proposal_id = await to_object_round(pool, alpha, world)
+    proposal_id = await to_object_round(pool, alpha, world, DRAFT)
     await act(
         pool,
         alpha,
@@ -250,7 +235,7 @@ async def test_fifty_adoptions_at_once_take_fifty_consecutive_numbers(
 ) -> None:
     ids = []
     for _ in range(50):
-        proposal_id = await to_object_round(pool, alpha, world)
+        proposal_id = await to_object_round(pool, alpha, world, DRAFT)
         for role in ("admin", "facilitator", "target"):
             who = person(world, role)
             await act(
@@ -271,7 +256,7 @@ async def test_fifty_adoptions_at_once_take_fifty_consecutive_numbers(
 async def test_the_deadline_closes_rounds_as_the_space_says(
     pool: asyncpg.Pool, alpha: Space, world: Scenario
 ) -> None:
-    proposal_id = await to_object_round(pool, alpha, world)
+    proposal_id = await to_object_round(pool, alpha, world, DRAFT)
     admin, facilitator = person(world, "admin"), person(world, "facilitator")
     now = datetime.now(UTC)
     await act(
@@ -311,7 +296,7 @@ def test_review_dates_fall_on_the_same_day_months_later() -> None:
 async def test_a_restarted_round_drops_a_deadline_already_past(
     pool: asyncpg.Pool, alpha: Space, world: Scenario
 ) -> None:
-    proposal_id = await to_object_round(pool, alpha, world)
+    proposal_id = await to_object_round(pool, alpha, world, DRAFT)
     now = datetime.now(UTC)
     await act(pool, alpha, proposal_id, person(world, "facilitator"),
               rules.SetDeadline(now + timedelta(hours=1), now))  # fmt: skip

@@ -7,18 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from consentir import db
-from consentir.app import create_app
-from consentir.config import Settings
 from consentir.consent import rules, store
 from consentir.consent.rules import Stance
 from consentir.consent.store import Content
@@ -29,8 +23,7 @@ from consentir.decisions.trail import decision_trail
 from consentir.errors import DomainError
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
-from tests.helpers import TEST_SECRET
-from tests.process import act, person
+from tests.process import act, person, to_object_round
 from tests.scenario import Scenario
 from tests.web import Client, act_as, field_error, post_form
 
@@ -54,41 +47,12 @@ GARDEN = Content(
 )
 
 
-# --- the app, with the register's routes ---------------------------------------------------
-
-
-def with_decision_routes(app: Litestar) -> Litestar:
-    """Adds the register's handlers unless create_app already has them."""
-    registered = set(app.route_handler_method_map)
-    for handler in decision_routes.routes:
-        if not set(handler.paths) <= registered:
-            app.register(handler)
-    return app
-
-
 @pytest.fixture
-async def client(
-    scenario_database: tuple[str, Scenario], tmp_path: Path
-) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    settings = Settings(
-        database_url=scenario_database[0], secret_key=TEST_SECRET, data_dir=str(tmp_path)
-    )
-    app = with_decision_routes(create_app(settings))
-    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as test_client:
-        yield test_client
+def client(scenario_client: Client) -> Client:
+    return scenario_client
 
 
 # --- adopting proposals through the consent store ------------------------------------------
-
-
-async def to_object_round(pool: asyncpg.Pool, space: Space, world: Scenario, text: Content) -> int:
-    async with db.transaction(pool) as conn:
-        proposal_id = await store.create(conn, space, person(world, "member"), text)
-    facilitator = person(world, "facilitator")
-    await act(pool, space, proposal_id, person(world, "member"), rules.Submit(frozenset()))
-    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
-    await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
-    return proposal_id
 
 
 async def number_of(pool: asyncpg.Pool, proposal_id: int) -> str:

@@ -21,14 +21,15 @@ from litestar.response import Redirect, Template
 
 from consentir import db
 from consentir.accounts.store import User
-from consentir.consent import rules, store
+from consentir.consent import labels, rules, store
 from consentir.consent.diff import word_diff
 from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
 from consentir.consent.store import Content
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
 from consentir.markdown import render as render_markdown
-from consentir.spaces.rules import ROLE_NAMES, Action, allowed
+from consentir.spaces.routes import space_page
+from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
 from consentir.web import idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
@@ -189,42 +190,12 @@ async def perform(
 
 # --- pages --------------------------------------------------------------------------------
 
-STANCE_NAMES = {
-    "consent": N_("consent"),
-    "concern": N_("concern"),
-    "objection": N_("objection"),
-}
-STAGE_NAMES = {
-    "draft": N_("Draft"),
-    "clarify": N_("Clarifying questions"),
-    "react": N_("Reactions"),
-    "object": N_("Objections"),
-    "integrate": N_("Integration"),
-    "adopted": N_("Adopted"),
-    "withdrawn": N_("Withdrawn"),
-    "rejected": N_("Closed without consent"),
-}
-OBJECTION_STATUS_NAMES = {
-    "raised": N_("raised, to be judged"),
-    "valid": N_("valid, to be integrated"),
-    "not_valid": N_("not valid"),
-    "withdrawn": N_("withdrawn"),
-    "integrated": N_("integrated"),
-}
-
 
 def _page(name: str, here: SpaceView, status: int = 200, **context: Any) -> Template:
-    context.update(
-        here=here,
-        may={action.value: allowed(here.standing, action) for action in Action},
-        role_names=ROLE_NAMES,
-        stage_names=STAGE_NAMES,
-        stance_names=STANCE_NAMES,
-        objection_status_names=OBJECTION_STATUS_NAMES,
-        steps=rules.STEPS,
-        new_key=lambda: secrets.token_urlsafe(16),
-    )
-    return Template(name, context=context, status_code=status)
+    return space_page(
+        name, here, status, **labels.CONTEXT, **context,
+        steps=rules.STEPS, new_key=lambda: secrets.token_urlsafe(16),
+    )  # fmt: skip
 
 
 def _cursor(value: str | None) -> tuple[datetime, int] | None:

@@ -22,6 +22,7 @@ from litestar.response import Redirect, Stream, Template
 from consentir import db
 from consentir.accounts.store import User
 from consentir.config import Settings
+from consentir.consent import labels
 from consentir.consent.diff import Piece, word_diff
 from consentir.decisions import store as decisions
 from consentir.decisions.search import MAX_QUERY
@@ -29,7 +30,8 @@ from consentir.decisions.store import DecisionRow, Filters
 from consentir.decisions.trail import Trail, decision_trail
 from consentir.errors import N_, DomainError
 from consentir.markdown import render as render_markdown
-from consentir.spaces.rules import ROLE_NAMES, Action, allowed, require
+from consentir.spaces.routes import space_page
+from consentir.spaces.rules import Action, require
 from consentir.spaces.store import SpaceView
 from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.i18n import gettext
@@ -38,37 +40,7 @@ FormData = URLEncodedBody[dict[str, Any]]
 
 EXPORT_PAGE = 500  # rows read per query while an export streams
 
-# Labels, translated when shown.
-STATUSES = {
-    "in_force": N_("in force"),
-    "superseded": N_("superseded"),
-    "repealed": N_("repealed"),
-}
-STATUS_CHOICES = {"all": N_("all"), **STATUSES}
-STANCES = {
-    "consent": N_("consent"),
-    "concern": N_("consent with a concern"),
-    "objection": N_("objection"),
-}
-ROUND_KINDS = {
-    "clarify": N_("Clarifying questions"),
-    "react": N_("Reactions"),
-    "object": N_("Objection round"),
-}
-OUTCOMES = {
-    "adopted": N_("adopted"),
-    "integrate": N_("valid objections to integrate"),
-    "advanced": N_("moved on to the next stage"),
-    "restarted": N_("restarted on a new version"),
-    "ended": N_("ended"),
-}
-OBJECTION_STATUSES = {
-    "raised": N_("not judged"),
-    "valid": N_("valid"),
-    "not_valid": N_("not valid"),
-    "withdrawn": N_("withdrawn"),
-    "integrated": N_("integrated"),
-}
+STATUS_CHOICES = {"all": N_("all"), **labels.DECISION_STATUSES}
 
 FILTER_FIELDS = ("q", "status", "adopted_from", "adopted_to", "review_before")
 DATE_FIELDS = ("adopted_from", "adopted_to", "review_before")
@@ -153,14 +125,10 @@ def _page(
     headers: Mapping[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    context.update(
-        here=here,
-        may={action.value: allowed(here.standing, action) for action in Action},
-        role_names=ROLE_NAMES,
-        statuses=STATUSES,
+    return space_page(
+        name, here, status, dict(headers or {}), **labels.CONTEXT, **context,
         today=datetime.now(UTC).date(),
-    )
-    return Template(name, context=context, status_code=status, headers=dict(headers or {}))
+    )  # fmt: skip
 
 
 def _wants_fragment(request: Request[Any, Any, Any]) -> bool:
@@ -412,10 +380,6 @@ def _decision_page(
         printing=printing,
         form=form or FormInvalid({}, {"review_on": trail.review_on.isoformat()}),
         saved=saved,
-        stances=STANCES,
-        round_kinds=ROUND_KINDS,
-        outcomes=OUTCOMES,
-        objection_statuses=OBJECTION_STATUSES,
         base=_register_base(here),
     )
 

@@ -58,14 +58,25 @@ async def load_space(
     return view
 
 
-def _page(name: str, here: SpaceView | None = None, status: int = 200, **context: Any) -> Template:
+def space_page(
+    name: str,
+    here: SpaceView | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    """A page of a space: the template gets the space, what the viewer may do, role names.
+    Every area's pages under /s/{slug} render through it."""
     if here is not None:
         context.update(
             here=here,
             may={action.value: allowed(here.standing, action) for action in Action},
             role_names=ROLE_NAMES,
         )
-    return Template(name, context=context, status_code=status)
+    return Template(name, context=context, status_code=status, headers=headers or {})
+
+
+_page = space_page
 
 
 # --- dashboard and space pages -----------------------------------------------------------

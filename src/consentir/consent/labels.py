@@ -1,0 +1,59 @@
+"""What the pages call the process's states: one name each, translated when shown.
+
+Shared by the proposal pages and the decision register, so a stance or an objection's
+status reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from consentir.errors import N_
+
+STAGES = {
+    "draft": N_("Draft"),
+    "clarify": N_("Clarifying questions"),
+    "react": N_("Reactions"),
+    "object": N_("Objections"),
+    "integrate": N_("Integration"),
+    "adopted": N_("Adopted"),
+    "withdrawn": N_("Withdrawn"),
+    "rejected": N_("Closed without consent"),
+}
+STANCES = {
+    "consent": N_("consent"),
+    "concern": N_("concern"),
+    "objection": N_("objection"),
+}
+ROUND_KINDS = {
+    "clarify": N_("Clarifying round"),
+    "react": N_("Reaction round"),
+    "object": N_("Objection round"),
+}
+OUTCOMES = {
+    "adopted": N_("adopted"),
+    "integrate": N_("valid objections to integrate"),
+    "advanced": N_("moved on to the next stage"),
+    "restarted": N_("restarted on a new version"),
+    "ended": N_("ended"),
+}
+OBJECTION_STATUSES = {
+    "raised": N_("raised, to be judged"),
+    "valid": N_("valid, to be integrated"),
+    "not_valid": N_("not valid"),
+    "withdrawn": N_("withdrawn"),
+    "integrated": N_("integrated"),
+}
+DECISION_STATUSES = {
+    "in_force": N_("in force"),
+    "superseded": N_("superseded"),
+    "repealed": N_("repealed"),
+}
+
+# For templates: every label table under one name each.
+CONTEXT = {
+    "stage_names": STAGES,
+    "stance_names": STANCES,
+    "round_kinds": ROUND_KINDS,
+    "outcomes": OUTCOMES,
+    "objection_status_names": OBJECTION_STATUSES,
+    "statuses": DECISION_STATUSES,
+}
