@@ -271,3 +271,31 @@ async def test_each_answer_form_has_its_own_ids_and_errors(
     assert refused.status_code == 422
     assert refused.text.count('class="error"') == 1
     assert f'id="e-answer-{first}-text"' in refused.text
+
+
+async def test_the_proposals_list_pages_by_keyset(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO proposals (space_id, proposer_id, title, updated_at)"
+            " SELECT s.id, $1, 'Idée ' || n, now() - n * interval '1 minute'"
+            " FROM spaces s, generate_series(1, 60) n WHERE s.slug = 'alpha'",
+            world.user_ids["member"],
+        )
+    headers = {"authorization": f"Bearer {world.api_tokens['member']}"}
+    seen: list[int] = []
+    url: str | None = "/api/v1/spaces/alpha/proposals"
+    while url:
+        page = (await client.get(url, headers=headers)).json()
+        seen += [p["id"] for p in page["proposals"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 62  # 60 + the scenario's draft and proposal
+    act_as(client, world, "member")
+    first = (await client.get("/s/alpha/proposals")).text
+    following = re.search(r'rel="next" href="([^"]+)"', first)
+    assert following is not None
+    second = await client.get(following.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200 and "Idée 60" in second.text
+    assert (await client.get("/s/alpha/proposals?after=nonsense")).status_code == 400

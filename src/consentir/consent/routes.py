@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import asyncpg
 import msgspec
@@ -198,16 +199,6 @@ def _page(name: str, here: SpaceView, status: int = 200, **context: Any) -> Temp
     )  # fmt: skip
 
 
-def _cursor(value: str | None) -> tuple[datetime, int] | None:
-    if not value:
-        return None
-    try:
-        when, ident = value.rsplit("~", 1)
-        return datetime.fromisoformat(when), int(ident)
-    except ValueError:
-        raise DomainError("bad_cursor", N_("This page address is not valid."), status=400) from None
-
-
 @get("/s/{slug:str}/proposals", name="proposals")
 async def proposals_page(
     here: NamedDependency[SpaceView],
@@ -218,10 +209,9 @@ async def proposals_page(
     async with pool.acquire() as conn:
         page, following = await store.listing(
             conn, here.space.id, me.id,
-            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=_cursor(after),
+            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=after,
         )  # fmt: skip
-    next_cursor = f"{following[0].isoformat()}~{following[1]}" if following else None
-    return _page("proposals/list.html", here, proposals=page, next_cursor=next_cursor)
+    return _page("proposals/list.html", here, proposals=page, next_cursor=following)
 
 
 Supersedes = Annotated[str, msgspec.Meta(max_length=500)]
@@ -544,12 +534,11 @@ async def api_proposals(
     async with pool.acquire() as conn:
         page, following = await store.listing(
             conn, here.space.id, me.id,
-            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=_cursor(after),
+            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=after,
         )  # fmt: skip
     link = None
     if following:
-        cursor = f"{following[0].isoformat()}~{following[1]}"
-        link = f"/api/v1/spaces/{here.space.slug}/proposals?after={cursor}"
+        link = f"/api/v1/spaces/{here.space.slug}/proposals?after={quote(following)}"
     return ProposalListOut([msgspec.to_builtins(p) for p in page], link)
 
 

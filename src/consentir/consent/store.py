@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from consentir import journal
+from consentir import journal, keyset
 from consentir.consent import rules
 from consentir.consent.rules import (
     Action,
@@ -624,10 +624,12 @@ async def listing(
     viewer_id: int,
     *,
     may_see_drafts: bool,
-    after: tuple[datetime, int] | None = None,
+    after: str | None = None,
     limit: int = LIST_PAGE,
-) -> tuple[list[Listed], tuple[datetime, int] | None]:
-    """A space's proposals, last changed first (keyset), with what awaits the viewer."""
+) -> tuple[list[Listed], str | None]:
+    """A space's proposals, last changed first, with what awaits the viewer; and the cursor
+    of the next page (keyset), if there is one."""
+    when, ident = keyset.decode(after)
     rows = await conn.fetch(
         """
         SELECT p.id, p.title, p.stage, u.name AS proposer_name, p.updated_at, p.version,
@@ -650,15 +652,15 @@ async def listing(
         space_id,
         viewer_id,
         may_see_drafts,
-        after[0] if after else None,
-        after[1] if after else None,
+        when,
+        ident,
         limit + 1,
     )
     page = [
         Listed(**{**dict(r), "stage": Stage(r["stage"]), "awaits_me": bool(r["awaits_me"])})
         for r in rows[:limit]
     ]
-    following = (page[-1].updated_at, page[-1].id) if len(rows) > limit else None
+    following = keyset.encode(page[-1].updated_at, page[-1].id) if len(rows) > limit else None
     return page, following
 
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from consentir import journal
+from consentir import journal, keyset
 from consentir.db import Connection
 from consentir.decisions.search import query_text, search_text
 from consentir.errors import N_, DomainError
@@ -46,14 +46,15 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
     """Create the decision for `proposal` adopted in `version`; returns its number. The
     counter row for (space, year) is locked until commit, so concurrent adoptions take
     consecutive numbers and a rolled-back one gives its number back."""
-    today = await conn.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
-    seq = await conn.fetchval(
-        """INSERT INTO decision_counters (space_id, year, last_seq) VALUES ($1, $2, 1)
+    counter = await conn.fetchrow(
+        """INSERT INTO decision_counters (space_id, year, last_seq)
+           VALUES ($1, extract(year FROM now() AT TIME ZONE 'UTC'), 1)
            ON CONFLICT (space_id, year) DO UPDATE SET last_seq = decision_counters.last_seq + 1
-           RETURNING last_seq""",
+           RETURNING last_seq, (now() AT TIME ZONE 'UTC')::date AS today""",
         space.id,
-        today.year,
     )
+    assert counter is not None
+    seq, today = counter["last_seq"], counter["today"]
     text = await conn.fetchrow(
         "SELECT driver, body FROM proposal_versions WHERE proposal_id = $1 AND number = $2",
         proposal.id,
@@ -150,20 +151,6 @@ class Filters(msgspec.Struct, frozen=True):
     review_before: date | None = None
 
 
-def _cursor(row: DecisionRow) -> str:
-    return f"{row.adopted_at.isoformat()}~{row.id}"
-
-
-def parse_cursor(cursor: str | None) -> tuple[datetime, int] | tuple[None, None]:
-    if not cursor:
-        return None, None
-    try:
-        when, ident = cursor.rsplit("~", 1)
-        return datetime.fromisoformat(when), int(ident)
-    except ValueError:
-        raise DomainError("bad_cursor", N_("This page address is not valid."), status=400) from None
-
-
 _REGISTER = """
 SELECT id, number, title, proposal_id, version, adopted_at, review_on, status,
        CASE WHEN $9 THEN body ELSE '' END AS body, CASE WHEN $9 THEN driver ELSE '' END AS driver
@@ -190,7 +177,7 @@ async def register(
     full_text: bool = False,
 ) -> tuple[list[DecisionRow], str | None]:
     """A page of the register, newest first, and the cursor of the next page (if any)."""
-    when, ident = parse_cursor(after)
+    when, ident = keyset.decode(after)
     rows = await conn.fetch(
         _REGISTER,
         space_id,
@@ -205,7 +192,8 @@ async def register(
         limit + 1,
     )
     page = [DecisionRow(**dict(r)) for r in rows[:limit]]
-    return page, (_cursor(page[-1]) if len(rows) > limit else None)
+    following = keyset.encode(page[-1].adopted_at, page[-1].id) if len(rows) > limit else None
+    return page, following
 
 
 async def by_number(conn: Connection, space_id: int, number: str) -> dict[str, Any]:
