@@ -93,3 +93,43 @@ def test_switching_locale_switches_text() -> None:
 )
 def test_negotiation(cookie: str | None, header: str | None, expected: str) -> None:
     assert i18n.negotiate(cookie, header) == expected
+
+
+def test_template_translation_escapes_variables_in_html_only() -> None:
+    """`_()` in templates: the translation is trusted, its variables are escaped in HTML
+    templates and left alone in plain-text ones; "%%" is always a literal "%"."""
+    from consentir.web.templates import environment
+
+    env = environment()
+    source = '{{ _("%(name)s: %(text)s", name=who, text="5%%") }}|{{ _("Answer:") }}'
+    html = env.from_string(source).render(who="<b>Zoé</b>")
+    assert html == "&lt;b&gt;Zoé&lt;/b&gt; : 5%%|Réponse :"
+    env.autoescape = False
+    plain = env.from_string(source).render(who="<b>Zoé</b>")
+    assert plain == "<b>Zoé</b> : 5%%|Réponse :"
+    token = i18n.current_locale.set("en")
+    try:
+        assert env.from_string('{{ _("100%% sure") }}').render() == "100% sure"
+        assert env.from_string("{{ 'consent'|label(t) }}").render(t={"consent": "consent"}) == (
+            "consent"
+        )
+    finally:
+        i18n.current_locale.reset(token)
+
+
+def test_dates_are_formatted_per_locale_and_cached() -> None:
+    from datetime import UTC, date, datetime
+
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    token = i18n.current_locale.set("fr")
+    try:
+        assert i18n.format_day(date(2026, 3, 1)) == "1 mars 2026"
+        french = i18n.format_when(when)
+    finally:
+        i18n.current_locale.reset(token)
+    token = i18n.current_locale.set("en")
+    try:
+        assert i18n.format_day(date(2026, 3, 1)) == "March 1, 2026"
+        assert i18n.format_when(when) != french
+    finally:
+        i18n.current_locale.reset(token)

@@ -293,9 +293,49 @@ async def test_the_proposals_list_pages_by_keyset(
         url = page["next"]
     assert len(seen) == len(set(seen)) == 62  # 60 + the scenario's draft and proposal
     act_as(client, world, "member")
-    first = (await client.get("/s/alpha/proposals")).text
+    first = (await client.get("/s/alpha/proposals?group=drafts")).text
     following = re.search(r'rel="next" href="([^"]+)"', first)
     assert following is not None
     second = await client.get(following.group(1).replace("&amp;", "&"))
     assert second.status_code == 200 and "Idée 60" in second.text
+    assert "Idée 1<" not in second.text  # the second page of drafts, not the first again
     assert (await client.get("/s/alpha/proposals?after=nonsense")).status_code == 400
+
+
+async def test_the_proposals_list_is_grouped_by_stage(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    """Tabs per part of the process with their counts; a member sees only their own drafts,
+    a facilitator all of them; the API takes the same groups."""
+    client, world = client_world
+    await adopt_proposal(pool, world)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO proposals (space_id, proposer_id, title, stage, closed_at, closed_reason)"
+            " SELECT id, $1, 'Abandonnée', 'rejected', now(), 'trop tôt' FROM spaces"
+            " WHERE slug = 'alpha'",
+            world.user_ids["member"],
+        )
+    act_as(client, world, "target")
+    page = (await client.get("/s/alpha/proposals")).text
+    assert 'href="/s/alpha/proposals?group=active" aria-current="page"' in page
+    counts = tab_counts(page)
+    assert counts == {"active": "0", "drafts": "0", "adopted": "1", "closed": "1"}
+    assert "Abandonnée" not in page
+    closed = (await client.get("/s/alpha/proposals?group=closed")).text
+    assert "Abandonnée" in closed and 'group=closed" aria-current="page"' in closed
+    act_as(client, world, "facilitator")
+    page = (await client.get("/s/alpha/proposals?group=drafts")).text
+    counts = tab_counts(page)
+    assert counts["drafts"] == "1"  # the scenario's draft, by the member
+    assert (await client.get("/s/alpha/proposals?group=nonsense")).status_code == 400
+    api = await client.get(
+        "/api/v1/spaces/alpha/proposals?group=adopted",
+        headers={"authorization": f"Bearer {world.api_tokens['target']}"},
+    )
+    assert [p["stage"] for p in api.json()["proposals"]] == ["adopted"]
+
+
+def tab_counts(page: str) -> dict[str, str]:
+    """The proposals list's tabs: group → the count shown in it."""
+    return dict(re.findall(r'group=(\w+)"[^>]*>[^<]+<span class="count">\((\d+)\)', page))

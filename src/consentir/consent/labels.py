@@ -23,6 +23,12 @@ STANCES = {
     "concern": N_("concern"),
     "objection": N_("objection"),
 }
+LIST_GROUPS = {
+    "active": N_("In progress"),
+    "drafts": N_("Drafts"),
+    "adopted": N_("Adopted"),
+    "closed": N_("Withdrawn or closed"),
+}
 ROUND_KINDS = {
     "clarify": N_("Clarifying round"),
     "react": N_("Reaction round"),

@@ -204,14 +204,19 @@ async def proposals_page(
     here: NamedDependency[SpaceView],
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
+    group: FromQuery[store.ListGroup] = store.ListGroup.ACTIVE,
     after: FromQuery[str | None] = None,
 ) -> Template:
+    drafts = allowed(here.standing, Action.FACILITATE)
     async with pool.acquire() as conn:
+        counts = await store.group_counts(conn, here.space.id, me.id, may_see_drafts=drafts)
         page, following = await store.listing(
-            conn, here.space.id, me.id,
-            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=after,
-        )  # fmt: skip
-    return _page("proposals/list.html", here, proposals=page, next_cursor=following)
+            conn, here.space.id, me.id, may_see_drafts=drafts, group=group, after=after
+        )
+    return _page(
+        "proposals/list.html", here, proposals=page, next_cursor=following,
+        group=group, counts=counts, group_names=labels.LIST_GROUPS,
+    )  # fmt: skip
 
 
 Supersedes = Annotated[str, msgspec.Meta(max_length=500)]
@@ -527,18 +532,23 @@ async def api_proposals(
     here: NamedDependency[SpaceView],
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
+    group: FromQuery[store.ListGroup | None] = None,
     after: FromQuery[str | None] = None,
 ) -> ProposalListOut:
-    """Last changed first, 50 at a time; follow `next` for more. `awaits_me` marks the
-    proposals whose open round waits for your answer."""
+    """Last changed first, 50 at a time; follow `next` for more. `group` keeps one part of
+    the process: `active` (clarify, react, object, integrate), `drafts`, `adopted`, `closed`
+    (withdrawn or closed without consent). `awaits_me` marks the proposals whose open round
+    waits for your answer."""
     async with pool.acquire() as conn:
         page, following = await store.listing(
             conn, here.space.id, me.id,
-            may_see_drafts=allowed(here.standing, Action.FACILITATE), after=after,
+            may_see_drafts=allowed(here.standing, Action.FACILITATE), group=group, after=after,
         )  # fmt: skip
     link = None
     if following:
         link = f"/api/v1/spaces/{here.space.slug}/proposals?after={quote(following)}"
+        if group:
+            link += f"&group={group}"
     return ProposalListOut([msgspec.to_builtins(p) for p in page], link)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -618,18 +619,59 @@ class Listed(msgspec.Struct, frozen=True):
 LIST_PAGE = 50
 
 
+class ListGroup(StrEnum):
+    """The proposals list's tabs: where in the process a proposal is."""
+
+    ACTIVE = "active"  # clarify, react, object, integrate: the group has work to do
+    DRAFTS = "drafts"
+    ADOPTED = "adopted"
+    CLOSED = "closed"  # withdrawn or closed without consent
+
+
+GROUP_STAGES: dict[ListGroup, tuple[Stage, ...]] = {
+    ListGroup.ACTIVE: (Stage.CLARIFY, Stage.REACT, Stage.OBJECT, Stage.INTEGRATE),
+    ListGroup.DRAFTS: (Stage.DRAFT,),
+    ListGroup.ADOPTED: (Stage.ADOPTED,),
+    ListGroup.CLOSED: (Stage.WITHDRAWN, Stage.REJECTED),
+}
+
+
+async def group_counts(
+    conn: Connection, space_id: int, viewer_id: int, *, may_see_drafts: bool
+) -> dict[ListGroup, int]:
+    """How many proposals the viewer sees in each group (drafts: their own, or all of them
+    for a facilitator)."""
+    rows = await conn.fetch(
+        """
+        SELECT stage, count(*) AS n FROM proposals
+        WHERE space_id = $1 AND (stage <> 'draft' OR proposer_id = $2 OR $3)
+        GROUP BY stage
+        """,
+        space_id,
+        viewer_id,
+        may_see_drafts,
+    )
+    per_stage = {Stage(r["stage"]): r["n"] for r in rows}
+    return {
+        group: sum(per_stage.get(stage, 0) for stage in stages)
+        for group, stages in GROUP_STAGES.items()
+    }
+
+
 async def listing(
     conn: Connection,
     space_id: int,
     viewer_id: int,
     *,
     may_see_drafts: bool,
+    group: ListGroup | None = None,
     after: str | None = None,
     limit: int = LIST_PAGE,
 ) -> tuple[list[Listed], str | None]:
-    """A space's proposals, last changed first, with what awaits the viewer; and the cursor
-    of the next page (keyset), if there is one."""
+    """A space's proposals (of one group, or all), last changed first, with what awaits the
+    viewer; and the cursor of the next page (keyset), if there is one."""
     when, ident = keyset.decode(after)
+    stages = None if group is None else [str(stage) for stage in GROUP_STAGES[group]]
     rows = await conn.fetch(
         """
         SELECT p.id, p.title, p.stage, u.name AS proposer_name, p.updated_at, p.version,
@@ -646,6 +688,7 @@ async def listing(
         WHERE p.space_id = $1
           AND (p.stage <> 'draft' OR p.proposer_id = $2 OR $3)
           AND ($4::timestamptz IS NULL OR (p.updated_at, p.id) < ($4, $5))
+          AND ($7::text[] IS NULL OR p.stage = ANY($7))
         ORDER BY p.updated_at DESC, p.id DESC
         LIMIT $6
         """,
@@ -655,6 +698,7 @@ async def listing(
         when,
         ident,
         limit + 1,
+        stages,
     )
     page = [
         Listed(**{**dict(r), "stage": Stage(r["stage"]), "awaits_me": bool(r["awaits_me"])})

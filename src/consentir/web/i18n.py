@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from contextvars import ContextVar
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -95,11 +95,23 @@ def _locale() -> Locale:
 
 
 def format_when(value: datetime, form: str = "medium") -> str:
-    return format_datetime(value, format=form, tzinfo=display_zone, locale=_locale())
+    return _format_when(value, form, current_locale.get(), display_zone)
+
+
+# Babel takes 50–80 µs per date; pages show the same dates again and again (a version's,
+# a round's, a register's), so each formatted date is kept.
+@lru_cache(maxsize=8192)
+def _format_when(value: datetime, form: str, locale: str, zone: ZoneInfo) -> str:
+    return format_datetime(value, format=form, tzinfo=zone, locale=_babel_locale(locale))
 
 
 def format_day(value: date, form: str = "long") -> str:
-    return format_date(value, format=form, locale=_locale())
+    return _format_day(value, form, current_locale.get())
+
+
+@lru_cache(maxsize=8192)
+def _format_day(value: date, form: str, locale: str) -> str:
+    return format_date(value, format=form, locale=_babel_locale(locale))
 
 
 def format_number(value: float) -> str:
