@@ -62,4 +62,5 @@ BENCH_DB ?= consentir_bench
 bench: $(BIN)/.installed
 	$(BIN)/python bench/generate.py $(BENCH_DB) --replace
 	$(BIN)/python bench/run.py $(BENCH_DB); status=$$?; \
+	  $(BIN)/python bench/live.py $(BENCH_DB) --streams 500 || status=$$?; \
 	  $(BIN)/python bench/generate.py $(BENCH_DB) --drop; exit $$status

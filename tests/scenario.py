@@ -17,6 +17,7 @@ from consentir.accounts import store as accounts
 from consentir.consent import rules
 from consentir.consent import store as proposals
 from consentir.credentials import PASSWORD_HASHER
+from consentir.meetings import store as meetings
 from consentir.spaces import store as spaces
 from consentir.spaces.rules import Role
 from consentir.spaces.store import Signature, Space
@@ -43,6 +44,7 @@ class Scenario:
     change_token: str = ""
     draft_id: int = 0  # a draft of member's in alpha
     proposal_id: int = 0  # member's proposal in alpha, at the clarify stage
+    meeting_id: int = 0  # a planned meeting in alpha (facilitator), the proposal on its agenda
 
     def email(self, role: str) -> str:
         return f"{role.replace('_', '-')}@example.org"
@@ -106,6 +108,12 @@ async def build(pool: asyncpg.Pool) -> Scenario:
             actor_id=users["admin"].id,
         )  # fmt: skip
         scenario.draft_id, scenario.proposal_id = await _proposals(conn, alpha, users["member"].id)
+        scenario.meeting_id = await meetings.create(conn, alpha.id, users["facilitator"].id,
+            meetings.Plan("Assemblée de décembre", datetime(2026, 12, 5, 18, tzinfo=UTC), 120,
+                          "Salle des fêtes", "", users["facilitator"].id, users["admin"].id,
+                          [meetings.NewItem("proposal", "Jardin partagé", scenario.proposal_id),
+                           meetings.NewItem("information", "Nouvelles du quartier")]),
+        )  # fmt: skip
         scenario.reset_token = await accounts.issue_link(conn, users["member"].id, "reset_password")
         scenario.confirm_token = await accounts.issue_link(
             conn, users["member"].id, "confirm_email"

@@ -16,16 +16,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from consentir import __version__, db, logs, mail
+from consentir import __version__, db, live, logs, mail
 from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
 from consentir.decisions import routes as decision_routes
 from consentir.mail import MailSettings, mail_settings_from_env
+from consentir.meetings import routes as meeting_routes
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
-from consentir.web import i18n, shell
+from consentir.web import i18n, shell, streams
 from consentir.web.auth import Authentication, current_user, signed_in_user
 from consentir.web.errors import exception_handlers
 from consentir.web.middleware import RequestContext
@@ -38,6 +39,10 @@ DEADLINE_INTERVAL = 5.0  # seconds between two looks at round deadlines, per wor
 
 def _pool(state: State) -> asyncpg.Pool:
     return state.pool  # type: ignore[no-any-return]
+
+
+def _hub(state: State) -> live.Hub:
+    return state.hub  # type: ignore[no-any-return]
 
 
 def _settings(state: State) -> Settings:
@@ -75,12 +80,15 @@ def create_app(
                 interval=DEADLINE_INTERVAL, stop=stop,
             )
         )  # fmt: skip
+        app.state.hub = live.Hub(lambda: db.listen_connection(dsn), app.state.pool)
+        listener = asyncio.create_task(app.state.hub.run(stop))
         try:
             yield
         finally:
             stop.set()
             await sender
             await scheduler
+            await listener
             await db.close_pool(app.state.pool)
 
     static = create_static_files_router(
@@ -97,6 +105,8 @@ def create_app(
             *space_routes.routes,
             *consent_routes.routes,
             *decision_routes.routes,
+            *meeting_routes.routes,
+            *streams.routes,
             static,
         ],
         middleware=[Authentication()],
@@ -104,6 +114,7 @@ def create_app(
         state=State({"settings": settings}),
         dependencies={
             "pool": Provide(_pool, sync_to_thread=False),
+            "hub": Provide(_hub, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
             "viewer": Provide(current_user, sync_to_thread=False),
             "me": Provide(signed_in_user, sync_to_thread=False),

@@ -167,6 +167,18 @@ async def _release(conn: Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+LISTENER_NAME = "consentir-live"
+
+
+async def listen_connection(dsn: str, *, timeout: float = 10.0) -> asyncpg.Connection:
+    """A connection of its own for LISTEN (live.py): outside the pool, named so that an
+    operator (or a test) can find it in pg_stat_activity."""
+    return await asyncpg.connect(
+        dsn, timeout=timeout,
+        server_settings={**SERVER_SETTINGS, "application_name": LISTENER_NAME},
+    )  # fmt: skip
+
+
 async def create_pool(
     dsn: str,
     *,

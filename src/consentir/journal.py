@@ -45,6 +45,14 @@ async def append(
     return int(event_id)
 
 
+async def last_id(conn: Connection, space_id: int) -> int:
+    """The id of the space's latest event (0 if none): where a live page starts listening."""
+    value = await conn.fetchval(
+        "SELECT coalesce(max(id), 0) FROM journal WHERE space_id = $1", space_id
+    )
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Break:
     event_id: int

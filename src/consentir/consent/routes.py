@@ -7,6 +7,7 @@ runs it in one transaction with the idempotency key, and lets the rules refuse.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from consentir.consent import labels, rules, store
 from consentir.consent.diff import word_diff
 from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
 from consentir.consent.store import Content
+from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
 from consentir.markdown import render as render_markdown
@@ -194,8 +196,8 @@ async def perform(
 
 def _page(name: str, here: SpaceView, status: int = 200, **context: Any) -> Template:
     return space_page(
-        name, here, status, **labels.CONTEXT, **context,
-        steps=rules.STEPS, new_key=lambda: secrets.token_urlsafe(16),
+        name, here, status, **{**labels.CONTEXT, "steps": rules.STEPS, "new_key": _new_key,
+                               **context},
     )  # fmt: skip
 
 
@@ -342,8 +344,26 @@ async def _proposal_page(
     values: dict[str, Any] | None = None,
 ) -> Template:
     async with pool.acquire() as conn:
-        loaded = await _visible(conn, here, me, proposal_id)
-        found = await store.detail(conn, here.space.id, proposal_id)
+        context = await proposal_context(
+            conn, here, me, proposal_id, error=error, failed_verb=failed_verb, values=values
+        )
+    return _page("proposals/page.html", here, status, **context)
+
+
+async def proposal_context(
+    conn: Connection,
+    here: SpaceView,
+    me: User,
+    proposal_id: int,
+    *,
+    error: DomainError | None = None,
+    failed_verb: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the proposal's templates need (the page, and a meeting's screens that show its
+    forms): the state, the detail, what the viewer may do now; two statements."""
+    loaded = await _visible(conn, here, me, proposal_id)
+    found = await store.detail(conn, here.space.id, proposal_id)
     actor = actor_of(here, me)
     state = loaded.state
     now = datetime.now(UTC)
@@ -360,8 +380,9 @@ async def _proposal_page(
     message = None
     if error is not None:
         message = gettext(error.message) % error.params if error.params else gettext(error.message)
-    return _page(
-        "proposals/page.html", here, status,
+    return dict(
+        **labels.CONTEXT, steps=rules.STEPS, new_key=_new_key,
+        base=f"/s/{here.space.slug}/proposals/{proposal_id}",
         proposal=loaded.head, state=state, detail=found, current=current,
         current_html=render_markdown(current["body"]),
         driver_html=render_markdown(current["driver"]),
@@ -369,6 +390,11 @@ async def _proposal_page(
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
         render=render_markdown,
     )  # fmt: skip
+
+
+def _new_key() -> str:
+    """An idempotency key for one form."""
+    return secrets.token_urlsafe(16)
 
 
 def _probes(
@@ -440,9 +466,20 @@ async def take_step(
             raise
         return await _proposal_page(pool, here, me, proposal_id, status=error.status,
                                     error=error, failed_verb=verb, values=data)  # fmt: skip
+    back = meeting_return(here, data.get("back"))
     return Redirect(
-        f"/s/{here.space.slug}/proposals/{proposal_id}#{_anchor(verb)}", status_code=303
+        back or f"/s/{here.space.slug}/proposals/{proposal_id}#{_anchor(verb)}", status_code=303
     )
+
+
+def meeting_return(here: SpaceView, back: Any) -> str | None:
+    """Where a form sent from a meeting's screen goes back to: only a meeting page of this
+    space (never an address from elsewhere)."""
+    if isinstance(back, str) and re.fullmatch(
+        rf"/s/{re.escape(here.space.slug)}/meetings/\d{{1,18}}(/console)?", back
+    ):
+        return back
+    return None
 
 
 def _anchor(verb: str) -> str:

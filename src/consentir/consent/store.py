@@ -35,6 +35,7 @@ from consentir.consent.rules import (
 from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
+from consentir.meetings import store as meetings
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
 
@@ -255,7 +256,12 @@ async def act(
     if not rules.may_view(loaded.state, actor, may_view_space=True):  # someone else's draft
         raise DomainError("proposal_not_found", NOT_FOUND, status=404)
     if isinstance(action, (rules.Submit, rules.Advance, rules.OpenObjectRound)):
-        action = type(action)(await spaces.acting_member_ids(conn, space.id))
+        eligible = await spaces.acting_member_ids(conn, space.id)
+        # Run live in a meeting: only those recorded present take part in its rounds.
+        present = await meetings.live_participants(conn, proposal_id)
+        if present:
+            eligible &= present
+        action = type(action)(eligible)
     elif isinstance(action, rules.DeadlinePassed):
         action = rules.DeadlinePassed(action.now, await spaces.acting_member_ids(conn, space.id))
     result = rules.step(loaded.state, actor, action)

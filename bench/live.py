@@ -1,0 +1,723 @@
+"""Load-test the live updates (Server-Sent Events): how fast a committed change reaches N
+open streams, how much memory each open stream costs the server, and whether any event is
+lost or sent twice.
+
+    .venv/bin/python bench/live.py consentir_bench --streams 500 --seconds 20 --rate 10
+
+Needs the database built by bench/generate.py (it reads bench/out/<name>.json). Starts
+`consentir serve --workers 2` on a free loopback port (run.py's helpers), then:
+
+1. creates API tokens, directly in the database, for a few participants of the open object
+   round whose current position is a plain consent (so the round's state comes back as it
+   was: they are given consent again at the end, and their tokens are revoked);
+2. opens and closes a few streams (warm-up), reads the RSS of the granian workers, opens
+   `--streams` streams to /live/s/<slug> with the viewer's session cookie (raw asyncio
+   connections, HTTP/1.1 written by hand, chunked body parsed here: a few KiB each on the
+   client side), waits for them to be idle and reads the RSS again: the difference divided
+   by the number of streams is the memory per open stream;
+3. posts positions (consent and concern in turn, per participant) through the JSON API at
+   `--rate` per second for `--seconds`, one at a time from one client;
+4. compares, on every stream, the events received with the space's journal events written
+   during the posting (lost, duplicated), and takes each event's latency on each stream as
+   its arrival time (the blank line that ends the message read here, `time.time()`) minus
+   the journal row's `created_at` (the same machine's clock; `clock_timestamp()` taken in
+   the transaction just before it commits, so the latency includes the end of that
+   transaction, the notification, the worker's fan-out and the client reading it).
+
+Prints a table and the targets met or missed, writes everything to
+bench/out/live-results-<time>.json and the server's log to bench/out/live-serve.log. The
+client shares the 2 cores with the server and PostgreSQL: its own CPU use is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+
+from consentir import db
+from consentir.accounts import store as accounts
+from run import OUT, SECRET, VENV_BIN, cpu_seconds, free_port, start, stop, tree, wait_for_health
+
+HOST = "127.0.0.1"
+TOKEN_NAME = "bench-live"
+OPEN_CONCURRENCY = 50  # streams being opened at the same time
+OPEN_SECONDS = 120.0  # all streams open within this, or the run stops
+IDLE_SECONDS = 2.0  # after opening, before reading RSS (let allocations settle)
+DRAIN_SECONDS = 10.0  # after the last post, how long to wait for the streams to catch up
+# Opened and closed before the baseline (the first stream of a worker starts its LISTEN).
+# Few: the memory they leave free in the workers is reused by the measured streams.
+WARMUP_STREAMS = 4
+# The workers' pools are opened at their full size (the app's default maximum, 10), so that
+# their growth while the streams open (each reads the journal's last id) is not counted as
+# the streams' memory (roughly 200 KiB per PostgreSQL connection, seen here).
+POOL_SIZE = "10"
+FD_MARGIN = 256  # file descriptors beyond one per stream (the client's own, httpx, asyncpg)
+
+# Participants of the open round whose current position is a plain consent.
+PARTICIPANTS = """
+SELECT p.user_id, u.email
+FROM rounds r
+JOIN positions p ON p.round_id = r.id AND p.superseded_at IS NULL
+JOIN user_accounts u ON u.id = p.user_id
+WHERE r.proposal_id = $1 AND r.closed_at IS NULL AND r.kind = 'object'
+  AND p.stance = 'consent' AND p.reason = '' AND p.recorded_by = p.user_id
+ORDER BY p.user_id
+LIMIT $2
+"""
+APP_CONNECTIONS = """
+SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+  AND application_name IN ('consentir', 'consentir-live') AND pid <> pg_backend_pid()
+"""
+CURRENT_STANCES = """
+SELECT p.user_id, p.stance, r.version
+FROM rounds r JOIN positions p ON p.round_id = r.id AND p.superseded_at IS NULL
+WHERE r.proposal_id = $1 AND r.closed_at IS NULL AND p.user_id = ANY($2::bigint[])
+"""
+
+
+# --- one SSE stream, read by hand ---------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Stream:
+    """What one stream received: (event id, arrival time) in order, and how it ended."""
+
+    index: int
+    arrivals: list[tuple[int, float]] = field(default_factory=list)
+    keepalives: int = 0
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    status: int = 0
+    local_port: int = 0  # this end's port, to find the connection in the server's list
+    error: str | None = None
+    ended: bool = False
+
+    @property
+    def last_id(self) -> int:
+        return self.arrivals[-1][0] if self.arrivals else 0
+
+
+def request_bytes(path: str, port: int, cookie: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\n"
+        f"host: {HOST}:{port}\r\n"
+        "accept: text/event-stream\r\n"
+        "cache-control: no-cache\r\n"
+        f"cookie: {cookie}\r\n"
+        "user-agent: consentir-bench-live\r\n"
+        "\r\n"
+    ).encode()
+
+
+def take_messages(stream: Stream, buffer: bytes, now: float) -> bytes:
+    """Handle the complete messages at the start of `buffer` (each ends with a blank line);
+    returns what remains. The server ends lines with \\n only."""
+    while True:
+        end = buffer.find(b"\n\n")
+        if end < 0:
+            return buffer
+        message, buffer = buffer[:end], buffer[end + 2 :]
+        for line in message.split(b"\n"):
+            if line.startswith(b"id:"):
+                stream.arrivals.append((int(line[3:]), now))
+            elif line == b": keep-alive":
+                stream.keepalives += 1
+            elif line == b": connected":
+                stream.connected.set()
+
+
+async def read_stream(
+    stream: Stream, port: int, request: bytes, opening: asyncio.Semaphore
+) -> None:
+    """Open one stream and read it until cancelled or closed by the server."""
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with opening:
+            reader, writer = await asyncio.open_connection(HOST, port)
+            stream.local_port = int(writer.get_extra_info("sockname")[1])
+            writer.write(request)
+            status_line = await reader.readline()
+            parts = status_line.split(b" ", 2)
+            stream.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            chunked = False
+            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+                    chunked = True
+            if stream.status != 200:
+                stream.error = f"HTTP {stream.status}"
+                return
+            buffer = b""
+            # Read until ": connected" while holding the semaphore: opening is then bounded.
+            while not stream.connected.is_set():
+                data = await _next_piece(reader, chunked)
+                if not data:
+                    stream.ended = True
+                    return
+                buffer = take_messages(stream, buffer + data, time.time())
+        while True:
+            data = await _next_piece(reader, chunked)
+            if not data:
+                stream.ended = True
+                return
+            buffer = take_messages(stream, buffer + data, time.time())
+    except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+        stream.error = f"{type(error).__name__}: {error}"
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def _next_piece(reader: asyncio.StreamReader, chunked: bool) -> bytes:
+    """The next piece of the body: one chunk (chunked encoding), or what the socket has."""
+    if not chunked:
+        return await reader.read(65536)
+    size_line = await reader.readline()
+    if not size_line:
+        return b""
+    size = int(size_line.split(b";", 1)[0].strip(), 16)
+    if size == 0:
+        return b""
+    data = await reader.readexactly(size)
+    await reader.readexactly(2)  # the chunk's CRLF
+    return data
+
+
+# --- the server's processes ---------------------------------------------------------------
+
+
+def workers_of(server: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    return tree(server.pid)[1:]
+
+
+def rss(processes: list[psutil.Process]) -> dict[int, int]:
+    found = {}
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            found[proc.pid] = proc.memory_info().rss
+    return found
+
+
+def rss_settled(processes: list[psutil.Process], samples: int = 3) -> dict[int, int]:
+    """RSS per process, the median of a few readings half a second apart."""
+    readings = []
+    for n in range(samples):
+        if n:
+            time.sleep(0.5)
+        readings.append(rss(processes))
+    return {pid: sorted(r.get(pid, 0) for r in readings)[samples // 2] for pid in readings[0]}
+
+
+def streams_per_worker(
+    processes: list[psutil.Process], port: int, clients: set[int]
+) -> dict[int, int]:
+    """How many of the streams' connections (client ports `clients`) each process holds."""
+    found = {}
+    for proc in processes:
+        try:
+            conns = proc.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        found[proc.pid] = sum(
+            1
+            for c in conns
+            if c.status == psutil.CONN_ESTABLISHED
+            and c.laddr.port == port
+            and c.raddr
+            and c.raddr.port in clients
+        )
+    return found
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Poster:
+    user_id: int
+    email: str
+    token: str
+    token_id: int
+    stance: str = "consent"  # the position they hold now
+
+
+@dataclass
+class Post:
+    at: float
+    status: int
+    seconds: float
+    error: str = ""
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Nearest-rank percentile of sorted values (p = 100: the largest), to 0.01."""
+    if not ordered:
+        return math.nan
+    return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 2)
+
+
+async def make_tokens(database_url: str, proposal_id: int, count: int) -> list[Poster]:
+    pool = await db.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(PARTICIPANTS, proposal_id, count)
+        if not rows:
+            raise SystemExit(
+                "live.py: no participant of the open round holds a plain consent; "
+                "rebuild the data set with bench/generate.py --replace"
+            )
+        posters = []
+        for row in rows:
+            async with db.transaction(pool) as conn:
+                token_id, token = await accounts.create_api_token(conn, row["user_id"], TOKEN_NAME)
+            posters.append(Poster(row["user_id"], row["email"], token, token_id))
+        return posters
+    finally:
+        await pool.close()
+
+
+async def restore(info: dict[str, Any], port: int, posters: list[Poster]) -> list[str]:
+    """Give the round back its state: every poster holds consent again (read from the
+    database: a post cut by Ctrl-C may have committed or not). Returns who still does not."""
+    pool = await db.create_pool(info["database_url"], min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                CURRENT_STANCES, info["proposal_id"], [p.user_id for p in posters]
+            )
+    finally:
+        await pool.close()
+    stances = {int(r["user_id"]): (str(r["stance"]), int(r["version"])) for r in rows}
+    url = f"/api/v1/spaces/{info['slug']}/proposals/{info['proposal_id']}/steps/position"
+    left = []
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=10) as client:
+        for poster in posters:
+            stance, version = stances.get(poster.user_id, ("consent", 0))
+            if stance == "consent":
+                continue
+            try:
+                answer = await give_position(client, url, poster, "consent", version)
+            except httpx.HTTPError:
+                answer = None
+            if answer is None or answer.status_code != 200:
+                left.append(poster.email)
+    return left
+
+
+async def revoke_tokens(database_url: str, posters: list[Poster]) -> None:
+    pool = await db.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        for poster in posters:
+            async with db.transaction(pool) as conn:
+                await accounts.revoke_api_token(conn, poster.user_id, poster.token_id)
+    finally:
+        await pool.close()
+
+
+async def give_position(
+    client: httpx.AsyncClient, url: str, poster: Poster, stance: str, version: int
+) -> httpx.Response:
+    return await client.post(
+        url,
+        json={"stance": stance, "reason": "", "version": version},
+        headers={"authorization": f"Bearer {poster.token}"},
+    )
+
+
+async def open_streams(
+    streams: list[Stream], port: int, request: bytes, concurrency: int = OPEN_CONCURRENCY
+) -> tuple[list[asyncio.Task[None]], float]:
+    opening = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
+    tasks = [asyncio.create_task(read_stream(s, port, request, opening)) for s in streams]
+
+    async def all_connected() -> None:
+        for s, task in zip(streams, tasks, strict=True):
+            done = asyncio.ensure_future(s.connected.wait())
+            await asyncio.wait({done, task}, return_when=asyncio.FIRST_COMPLETED)
+            done.cancel()
+            if not s.connected.is_set():
+                raise SystemExit(f"live.py: stream {s.index} did not open: {s.error or 'closed'}")
+
+    try:
+        await asyncio.wait_for(all_connected(), OPEN_SECONDS)
+    except TimeoutError:
+        opened = sum(s.connected.is_set() for s in streams)
+        raise SystemExit(
+            f"live.py: only {opened} of {len(streams)} streams opened in {OPEN_SECONDS:.0f} s"
+        ) from None
+    return tasks, time.monotonic() - started
+
+
+async def close_streams(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def measure(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    server: subprocess.Popen[bytes],
+    port: int,
+    posters: list[Poster],
+) -> dict[str, Any]:
+    base = f"http://{HOST}:{port}"
+    slug, proposal_id = info["slug"], info["proposal_id"]
+    request = request_bytes(f"/live/s/{slug}", port, info["session_cookie"])
+    proposal_url = f"/api/v1/spaces/{slug}/proposals/{proposal_id}"
+    step_url = f"{proposal_url}/steps/position"
+    workers = workers_of(server)
+    results: dict[str, Any] = {}
+    pool = await db.create_pool(info["database_url"], min_size=1, max_size=2)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        try:
+            # Warm-up: the API, then a few streams opened and closed (first LISTEN, imports).
+            first = await client.get(
+                proposal_url, headers={"authorization": f"Bearer {posters[0].token}"}
+            )
+            if first.status_code != 200:
+                raise SystemExit(f"live.py: {proposal_url} answered {first.status_code}")
+            version = int(first.json()["version"])
+            warm = [Stream(-1 - n) for n in range(WARMUP_STREAMS)]
+            warm_tasks, _ = await open_streams(warm, port, request)
+            await close_streams(warm_tasks)
+            await asyncio.sleep(1.0)
+            before = await asyncio.to_thread(rss_settled, workers)
+            async with pool.acquire() as conn:
+                connections_before = int(await conn.fetchval(APP_CONNECTIONS))
+
+            streams = [Stream(n) for n in range(args.streams)]
+            tasks, open_seconds = await open_streams(streams, port, request)
+            print(f"  {len(streams)} streams open in {open_seconds:.1f} s")
+            await asyncio.sleep(IDLE_SECONDS)
+            after = await asyncio.to_thread(rss_settled, workers)
+            async with pool.acquire() as conn:
+                connections_after = int(await conn.fetchval(APP_CONNECTIONS))
+            held = streams_per_worker(workers, port, {s.local_port for s in streams})
+            grown = sum(after.values()) - sum(before.values())
+            results["memory"] = {
+                "rss_before_kib": {str(k): v // 1024 for k, v in before.items()},
+                "rss_after_kib": {str(k): v // 1024 for k, v in after.items()},
+                "kib_per_stream": round(grown / 1024 / len(streams), 1),
+                "streams_per_worker": {str(k): v for k, v in held.items() if v},
+                # The workers' PostgreSQL connections (pools and LISTEN): if they grew while
+                # the streams opened, part of the growth is theirs, not the streams'.
+                "pg_connections_before_after": [connections_before, connections_after],
+            }
+            results["open_seconds"] = round(open_seconds, 2)
+            print(
+                f"  workers' RSS {sum(before.values()) / 2**20:.1f} → "
+                f"{sum(after.values()) / 2**20:.1f} MiB: "
+                f"{results['memory']['kib_per_stream']:.1f} KiB per stream; "
+                f"connections per worker pid {held}; the workers' PostgreSQL connections "
+                f"{connections_before} → {connections_after}"
+            )
+
+            # Posting, paced: the i-th position is due at start + i / rate.
+            async with pool.acquire() as conn:
+                first_id = int(
+                    await conn.fetchval(
+                        "SELECT coalesce(max(id), 0) FROM journal"
+                        " WHERE space_id = (SELECT id FROM spaces WHERE slug = $1)",
+                        slug,
+                    )
+                )
+            total = round(args.seconds * args.rate)
+            posts: list[Post] = []
+            procs = tree(server.pid)
+            cpu_before, client_before = cpu_seconds(procs), time.process_time()
+            started = time.monotonic()
+            for i in range(total):
+                delay = started + i / args.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                poster = posters[i % len(posters)]
+                stance = "concern" if poster.stance == "consent" else "consent"
+                sent = time.monotonic()
+                try:
+                    answer = await give_position(client, step_url, poster, stance, version)
+                except httpx.HTTPError as failure:
+                    posts.append(Post(sent - started, 0, time.monotonic() - sent, repr(failure)))
+                    continue
+                detail = "" if answer.status_code == 200 else answer.text[:200]
+                posts.append(
+                    Post(sent - started, answer.status_code, time.monotonic() - sent, detail)
+                )
+                if answer.status_code == 200:
+                    poster.stance = stance
+            post_wall = time.monotonic() - started
+            cpu_after, client_after = cpu_seconds(procs), time.process_time()
+            async with pool.acquire() as conn:
+                rows = await conn.fetch(
+                    "SELECT id, action, created_at FROM journal"
+                    " WHERE space_id = (SELECT id FROM spaces WHERE slug = $1) AND id > $2"
+                    " ORDER BY id",
+                    slug,
+                    first_id,
+                )
+            expected = {int(r["id"]): r["created_at"].timestamp() for r in rows}
+            actions: dict[str, int] = {}
+            for r in rows:
+                actions[r["action"]] = actions.get(r["action"], 0) + 1
+
+            # Let the streams catch up with the last event, then close them.
+            last = max(expected, default=0)
+            for _ in range(round(DRAIN_SECONDS / 0.1)):
+                if not any(s.last_id < last and s.error is None and not s.ended for s in streams):
+                    break
+                await asyncio.sleep(0.1)
+            await close_streams(tasks)
+            results["posting"] = summarise_posts(posts, post_wall, args)
+            results["posting"]["journal_events"] = actions
+            results["cpu_cores_while_posting"] = {
+                "server": round(
+                    sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after) / post_wall, 3
+                ),
+                "client": round((client_after - client_before) / post_wall, 3),
+            }
+            results["delivery"] = summarise_delivery(streams, expected)
+        finally:
+            await pool.close()
+    return results
+
+
+def summarise_posts(posts: list[Post], wall: float, args: argparse.Namespace) -> dict[str, Any]:
+    ok = [p for p in posts if p.status == 200]
+    errors: dict[str, int] = {}
+    for p in posts:
+        if p.status != 200:
+            errors[str(p.status)] = errors.get(str(p.status), 0) + 1
+    durations = sorted(p.seconds * 1000 for p in ok)
+    return {
+        "asked": len(posts),
+        "ok": len(ok),
+        "errors": sum(errors.values()),
+        "errors_by_status": errors,
+        "first_errors": [p.error for p in posts if p.status != 200][:5],
+        "rate_asked": args.rate,
+        # Successful posts per second over the time they were sent in (the last one's slot
+        # included): the asked rate when the poster kept to its schedule.
+        "rate_achieved": round(len(ok) / (posts[-1].at + 1 / args.rate), 2) if posts else 0.0,
+        "wall_seconds": round(wall, 2),
+        "post_ms": {
+            "p50": percentile(durations, 50),
+            "p99": percentile(durations, 99),
+            "max": percentile(durations, 100),
+        },
+    }
+
+
+def summarise_delivery(streams: list[Stream], expected: dict[int, float]) -> dict[str, Any]:
+    latencies: list[float] = []
+    lost = duplicated = unexpected = out_of_order = 0
+    lost_streams = 0
+    for s in streams:
+        seen: set[int] = set()
+        highest = 0
+        for event_id, arrived in s.arrivals:
+            if event_id in seen:
+                duplicated += 1
+                continue
+            seen.add(event_id)
+            out_of_order += event_id < highest  # live.py promises commit (= id) order
+            highest = max(highest, event_id)
+            if event_id in expected:
+                latencies.append((arrived - expected[event_id]) * 1000)
+            else:
+                unexpected += 1
+        missing = len(expected.keys() - seen)
+        lost += missing
+        lost_streams += missing > 0
+    latencies.sort()
+    return {
+        "streams": len(streams),
+        "events_expected": len(expected),
+        "deliveries_expected": len(expected) * len(streams),
+        "delivered": len(latencies),
+        "lost": lost,
+        "streams_with_losses": lost_streams,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "out_of_order": out_of_order,
+        "stream_errors": sum(s.error is not None for s in streams),
+        "streams_closed_by_server": sum(s.ended for s in streams),
+        "first_stream_errors": sorted({s.error for s in streams if s.error})[:5],
+        "keepalives": sum(s.keepalives for s in streams),
+        "latency_ms": {
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
+            "max": percentile(latencies, 100),
+            "min": percentile(latencies, 0),
+        },
+    }
+
+
+def verdicts(results: dict[str, Any], streams: int) -> list[tuple[str, bool, str]]:
+    delivery, memory = results["delivery"], results["memory"]
+    p99 = delivery["latency_ms"]["p99"]
+    at = f"{streams} streams" + ("" if streams == 500 else "; the targets are for 500")
+    per_stream = memory["kib_per_stream"]
+    return [
+        (f"p99 < 250 ms ({at})", p99 < 250, f"{p99:.1f} ms"),
+        (f"p99 ≤ 150 ms, DESIGN ({at})", p99 <= 150, f"{p99:.1f} ms"),
+        ("< 64 KiB per open stream", per_stream < 64, f"{per_stream:.1f} KiB"),
+        ("0 events lost", delivery["lost"] == 0, str(delivery["lost"])),
+        ("0 events duplicated", delivery["duplicated"] == 0, str(delivery["duplicated"])),
+        ("0 HTTP errors", results["posting"]["errors"] == 0, str(results["posting"]["errors"])),
+    ]
+
+
+def table(results: dict[str, Any]) -> str:
+    d, p, m = results["delivery"], results["posting"], results["memory"]
+    lat = d["latency_ms"]
+    cpu = results["cpu_cores_while_posting"]
+    per_worker = " / ".join(map(str, m["streams_per_worker"].values())) or "?"
+    return "\n".join(
+        [
+            "| streams | per worker | KiB/stream | posts ok/asked | rate/s | HTTP errors "
+            "| p50 ms | p95 ms | p99 ms | max ms | lost | dup. | CPU cores: server / client |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| --- |",
+            f"| {d['streams']} | {per_worker} "
+            f"| {m['kib_per_stream']:.1f} | {p['ok']}/{p['asked']} | {p['rate_achieved']:.1f} "
+            f"| {p['errors']} | {lat['p50']:.1f} | {lat['p95']:.1f} | {lat['p99']:.1f} "
+            f"| {lat['max']:.1f} | {d['lost']} | {d['duplicated']} "
+            f"| {cpu['server']:.2f} / {cpu['client']:.2f} |",
+        ]
+    )
+
+
+def raise_file_limit(streams: int) -> int:
+    """Raise the soft limit on open files if the streams need it (the server, started by
+    this script, inherits it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = streams + FD_MARGIN
+    if soft != resource.RLIM_INFINITY and soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            raise SystemExit(
+                f"live.py: {streams} streams need {need} open files; the hard limit is {hard}"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        soft = need
+    return soft
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Load-test Consentir's live updates (SSE).")
+    parser.add_argument(
+        "name", nargs="?", default="consentir_bench", help="the database generate.py built"
+    )
+    parser.add_argument("--streams", type=int, default=500, help="open SSE streams")
+    parser.add_argument("--seconds", type=float, default=20, help="how long positions are posted")
+    parser.add_argument("--rate", type=float, default=10, help="positions posted per second")
+    parser.add_argument("--posters", type=int, default=4, help="participants posting in turn")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if not (1 <= args.streams <= 10_000 and 0 < args.seconds <= 300 and 0 < args.rate <= 200):
+        raise SystemExit("live.py: --streams 1–10000, --seconds up to 300, --rate up to 200")
+    if not 1 <= args.posters <= 10:
+        raise SystemExit("live.py: --posters must be 1–10")
+    info_file = OUT / f"{args.name}.json"
+    if not info_file.exists():
+        raise SystemExit(f"live.py: {info_file} is missing: run bench/generate.py {args.name}")
+    info = json.loads(info_file.read_text())
+    files = raise_file_limit(args.streams)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    busy = psutil.cpu_percent(interval=1.0) / 100 * (psutil.cpu_count() or 1)
+    print(f"machine: {psutil.cpu_count()} CPUs, {busy:.2f} cores busy; open files limit {files}")
+
+    posters = asyncio.run(make_tokens(info["database_url"], info["proposal_id"], args.posters))
+    print(f"  API tokens for {', '.join(p.email for p in posters)}")
+    port = free_port()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        server = start(
+            [str(VENV_BIN / "consentir"), "serve", "--workers", str(args.workers)],
+            {
+                "DATABASE_URL": info["database_url"],
+                "SECRET_KEY": SECRET,
+                "HOST": HOST,
+                "PORT": str(port),
+                "DATA_DIR": str(OUT / "data"),
+                "LOG_LEVEL": "WARNING",
+                "DB_POOL_MIN": POOL_SIZE,
+                "DB_POOL_MAX": POOL_SIZE,
+            },
+            OUT / "live-serve.log",
+        )
+        wait_for_health(f"http://{HOST}:{port}", server, "consentir serve")
+        results = asyncio.run(measure(args, info, server, port, posters))
+    except KeyboardInterrupt:
+        results = None
+    finally:
+        if server is not None:
+            if server.poll() is None:
+                left = asyncio.run(restore(info, port, posters))
+                if left:
+                    print(f"live.py: could not give consent back for {', '.join(left)}")
+            stop(server)
+        asyncio.run(revoke_tokens(info["database_url"], posters))
+    if results is None:
+        print("live.py: interrupted; the server is stopped, the API tokens revoked")
+        return 130
+
+    print()
+    print(table(results))
+    print()
+    checks = verdicts(results, args.streams)
+    for label, ok, value in checks:
+        print(f"  {'MET   ' if ok else 'MISSED'} {label}: {value}")
+    d, posted = results["delivery"], results["posting"]
+    print(
+        f"  positions: {posted['ok']} of {posted['asked']} posted, HTTP answer p50 "
+        f"{posted['post_ms']['p50']:.1f} ms, p99 {posted['post_ms']['p99']:.1f} ms"
+    )
+    print(
+        f"  {d['events_expected']} events × {d['streams']} streams: {d['delivered']} delivered, "
+        f"{d['unexpected']} unexpected, {d['out_of_order']} out of order, "
+        f"{d['stream_errors']} stream errors, "
+        f"{d['streams_closed_by_server']} closed by the server"
+    )
+    report = {
+        "when": stamp,
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "busy_cores_before": round(busy, 2),
+            "open_files_limit": files,
+        },
+        "settings": {
+            "streams": args.streams,
+            "seconds": args.seconds,
+            "rate": args.rate,
+            "posters": [p.email for p in posters],
+            "workers": args.workers,
+        },
+        "database": {k: info[k] for k in ("database", "slug", "proposal_id")},
+        "results": results,
+        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
+    }
+    target = OUT / f"live-results-{stamp}.json"
+    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Live updates: one LISTEN connection per worker, fanned out to that worker's SSE streams.
+
+Every change appends a journal event and calls `pg_notify('space:<id>', <event id>)` in its
+own transaction (sql/migrations/0001_journal.sql), so a notification arrives only for what
+committed. Within a space, event ids are given out under the chain's lock, in commit order:
+a stream that has sent event N has seen every earlier event of that space.
+
+- `Hub` (one per worker) holds the LISTEN connection, LISTENs to the spaces that have open
+  streams, reads each notified event once (one query per event per worker) and puts it in
+  the queue of every stream of that space.
+- A stream (`stream()`) first subscribes, then replays the journal after the client's
+  `Last-Event-ID`, then forwards live events, skipping any it already sent; a comment line
+  every KEEPALIVE seconds keeps proxies from closing it.
+- If the LISTEN connection drops (PostgreSQL restarted, the backend was terminated), the hub
+  reconnects by itself, with a growing delay, and tells every stream to catch up from the
+  journal, so nothing committed meanwhile is lost.
+
+What a stream sends is small and says nothing a viewer may not see: the event's id, its
+action and its subject (`event: proposal-12`, `data: {"id": 81, "action": …}`); pages fetch
+the fragments they show with the viewer's own rights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from consentir import journal
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE = 15.0  # seconds between two comment lines on an idle stream
+REPLAY_LIMIT = 1000  # events sent from the journal at most per catch-up (then the client reloads)
+QUEUE_LIMIT = 256  # events waiting for a slow stream; beyond it, it catches up from the journal
+RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    space_id: int
+    action: str
+    subject_type: str
+    subject_id: int | None
+
+    def sse(self) -> bytes:
+        """One SSE message: named after its subject, so a page listens only to what it shows."""
+        name = f"{self.subject_type}-{self.subject_id}" if self.subject_id else self.subject_type
+        data = msgspec.json.encode(
+            {"id": self.id, "action": self.action, "subject": self.subject_type,
+             "subject_id": self.subject_id}
+        )  # fmt: skip
+        return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.id, name.encode(), data)
+
+
+# A stream's queue carries events, or CATCH_UP: "read the journal from your last id", or
+# CLOSE: the worker stops, the browser will reconnect (to another one) and catch up.
+CATCH_UP = object()
+CLOSE = object()
+
+
+def _event(row: asyncpg.Record) -> Event:
+    return Event(row["id"], row["space_id"], row["action"], row["subject_type"], row["subject_id"])
+
+
+@dataclass(eq=False)
+class Subscription:
+    space_id: int
+    queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+
+    def put(self, item: Any) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:  # a slow client: drop what waits, read it again later
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(CATCH_UP)
+
+    def close(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(CLOSE)
+
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
+class Hub:
+    """The worker's LISTEN connection and the streams it feeds."""
+
+    def __init__(self, connect: Connect, pool: asyncpg.Pool) -> None:
+        self._connect = connect
+        self._pool = pool
+        self._subscribers: dict[int, set[Subscription]] = {}
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._lock = asyncio.Lock()  # LISTEN / UNLISTEN and reconnects, one at a time
+        self._incoming: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self.reconnects = 0  # how many times the connection was made again (for tests, logs)
+
+    # --- subscriptions -----------------------------------------------------------------
+
+    async def subscribe(self, space_id: int) -> Subscription:
+        subscription = Subscription(space_id)
+        streams = self._subscribers.setdefault(space_id, set())
+        streams.add(subscription)
+        if len(streams) == 1:
+            async with self._lock:
+                if self._conn is not None and not self._conn.is_closed():
+                    with contextlib.suppress(asyncpg.PostgresError, OSError):
+                        await self._conn.add_listener(_channel(space_id), self._notified)
+        await self._ready.wait()
+        return subscription
+
+    async def unsubscribe(self, subscription: Subscription) -> None:
+        streams = self._subscribers.get(subscription.space_id)
+        if streams is None:
+            return
+        streams.discard(subscription)
+        if not streams:
+            del self._subscribers[subscription.space_id]
+            async with self._lock:
+                if self._conn is not None and not self._conn.is_closed():
+                    with contextlib.suppress(asyncpg.PostgresError, OSError):
+                        await self._conn.remove_listener(
+                            _channel(subscription.space_id), self._notified
+                        )
+
+    @property
+    def streams(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    # --- the connection ----------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep the LISTEN connection up until `stop` is set."""
+        fan_out = asyncio.create_task(self._fan_out())
+        try:
+            await self._listen(stop)
+        finally:
+            fan_out.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fan_out
+            self._ready.set()  # nobody waits for a connection that will not come
+            for streams in self._subscribers.values():
+                for subscription in streams:
+                    subscription.close()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await self._open()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                log.warning("live: cannot listen (%s); again in %.2fs", error, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            attempt = 0
+            stopping = asyncio.ensure_future(stop.wait())
+            lost = asyncio.ensure_future(self._lost.wait())
+            await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            lost.cancel()
+            await self._close()
+
+    async def _open(self) -> None:
+        async with self._lock:
+            conn = await self._connect()
+            self._lost.clear()
+            conn.add_termination_listener(lambda _conn: self._lost.set())
+            for space_id in list(self._subscribers):
+                await conn.add_listener(_channel(space_id), self._notified)
+            first = self._conn is None and not self._ready.is_set()
+            self._conn = conn
+            self._ready.set()
+            if not first:
+                self.reconnects += 1
+                log.info("live: listening again; %d streams catch up", self.streams)
+        # Whatever committed while nobody listened is in the journal: every stream reads it.
+        for streams in self._subscribers.values():
+            for subscription in streams:
+                subscription.put(CATCH_UP)
+
+    async def _close(self) -> None:
+        async with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
+
+    def _notified(self, con_ref: object, pid: int, channel: str, payload: object) -> None:
+        space_id = int(channel.partition(":")[2])
+        if space_id in self._subscribers:
+            self._incoming.put_nowait((space_id, int(str(payload))))
+
+    async def _fan_out(self) -> None:
+        """Read notified events, in the order they came (commit order), in batches: one query
+        for whatever arrived meanwhile; hand each to every stream of its space."""
+        while True:
+            notified = [await self._incoming.get()]
+            while not self._incoming.empty():
+                notified.append(self._incoming.get_nowait())
+            try:
+                async with self._pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT id, space_id, action, subject_type, subject_id FROM journal"
+                        " WHERE id = ANY($1::bigint[])"
+                        " ORDER BY id",
+                        [event_id for _space, event_id in notified],
+                    )
+                items: dict[int, list[Any]] = {}
+                for row in rows:
+                    items.setdefault(row["space_id"], []).append(_event(row))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                # The streams will read the journal themselves.
+                items = {space_id: [CATCH_UP] for space_id, _event_id in notified}
+            for space_id, events in items.items():
+                for subscription in list(self._subscribers.get(space_id, ())):
+                    for item in events:
+                        subscription.put(item)
+
+
+def _channel(space_id: int) -> str:
+    return f"space:{space_id}"
+
+
+async def events_after(
+    pool: asyncpg.Pool, space_id: int, after: int, limit: int = REPLAY_LIMIT
+) -> list[Event]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, space_id, action, subject_type, subject_id FROM journal"
+            " WHERE space_id = $1 AND id > $2"
+            " ORDER BY id LIMIT $3",
+            space_id,
+            after,
+            limit,
+        )
+    return [_event(row) for row in rows]
+
+
+async def last_event_id(pool: asyncpg.Pool, space_id: int) -> int:
+    async with pool.acquire() as conn:
+        return await journal.last_id(conn, space_id)
+
+
+def parse_last_event_id(header: str | None) -> int | None:
+    if header is None or not header.strip().isdigit() or len(header.strip()) > 18:
+        return None
+    return int(header.strip())
+
+
+async def stream(
+    hub: Hub, pool: asyncpg.Pool, space_id: int, last_id: int | None
+) -> AsyncIterator[bytes]:
+    """The bytes of one SSE stream of a space, until the client goes away."""
+    subscription = await hub.subscribe(space_id)
+    try:
+        # `retry` tells the browser how soon to come back after a cut.
+        yield b"retry: 1000\n: connected\n\n"
+        sent = last_id if last_id is not None else await last_event_id(pool, space_id)
+        pending: Any = CATCH_UP if last_id is not None else None
+        while pending is not CLOSE:
+            if pending is CATCH_UP:
+                for event in await events_after(pool, space_id, sent):
+                    yield event.sse()
+                    sent = event.id
+            elif isinstance(pending, Event) and pending.id > sent:
+                yield pending.sse()
+                sent = pending.id
+            try:
+                pending = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE)
+            except TimeoutError:
+                pending = None
+                yield b": keep-alive\n\n"
+    finally:
+        await hub.unsubscribe(subscription)

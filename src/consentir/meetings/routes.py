@@ -1,0 +1,424 @@
+"""Meetings: planning, the participant's screen, the facilitator's console, the projector
+view, the calendar file and the minutes. Live: every screen listens to the space's event
+stream (/live/s/{slug}) and fetches its state fragment again when the meeting or its
+proposal changes; without JavaScript, a reload shows the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import msgspec
+from litestar import Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from consentir import db, journal
+from consentir.accounts.store import User
+from consentir.consent import labels
+from consentir.consent import store as proposals
+from consentir.consent.routes import proposal_context
+from consentir.db import Connection
+from consentir.errors import N_, DomainError
+from consentir.markdown import render as render_markdown
+from consentir.meetings import calendar, minutes, rules, store
+from consentir.meetings.rules import Move, Presence, Roles, State
+from consentir.spaces import store as spaces
+from consentir.spaces.routes import space_page
+from consentir.spaces.rules import Action, allowed, require
+from consentir.spaces.store import SpaceView
+from consentir.web.forms import FormInvalid, parse_form
+from consentir.web.i18n import display_zone, gettext
+
+FormData = URLEncodedBody[dict[str, Any]]
+
+PRESENCE_NAMES = {
+    "invited": N_("not recorded"),
+    "present": N_("present"),
+    "remote": N_("remote"),
+    "excused": N_("excused"),
+    "absent": N_("absent"),
+}
+STATE_NAMES = {"planned": N_("planned"), "open": N_("under way"), "closed": N_("closed")}
+
+
+def roles_of(here: SpaceView, me: User, meeting: store.Meeting) -> Roles:
+    return Roles(
+        me.id,
+        facilitator=me.id == meeting.facilitator_id or allowed(here.standing, Action.FACILITATE),
+        secretary=me.id == meeting.secretary_id,
+    )
+
+
+def _page(name: str, here: SpaceView, status: int = 200, **context: Any) -> Template:
+    return space_page(
+        name, here, status, **{**labels.CONTEXT, "presence_names": PRESENCE_NAMES,
+                               "state_names": STATE_NAMES, "render": render_markdown, **context},
+    )  # fmt: skip
+
+
+# --- planning -----------------------------------------------------------------------------
+
+
+@get("/s/{slug:str}/meetings", name="meetings")
+async def meetings_page(
+    here: NamedDependency[SpaceView], pool: NamedDependency[asyncpg.Pool]
+) -> Template:
+    async with pool.acquire() as conn:
+        found = await store.listing(conn, here.space.id)
+    return _page("meetings/list.html", here, meetings=found)
+
+
+async def _plan_choices(conn: Connection, here: SpaceView) -> dict[str, Any]:
+    people, _following = await spaces.members(conn, here.space.id)
+    open_ones, _more = await proposals.listing(
+        conn, here.space.id, 0, may_see_drafts=False, group=proposals.ListGroup.ACTIVE
+    )
+    return {"people": people, "open_proposals": open_ones}
+
+
+@get("/s/{slug:str}/meetings/new")
+async def new_meeting(
+    here: NamedDependency[SpaceView], me: NamedDependency[User], pool: NamedDependency[asyncpg.Pool]
+) -> Template:
+    require(here.standing, Action.FACILITATE)
+    async with pool.acquire() as conn:
+        choices = await _plan_choices(conn, here)
+    return _page("meetings/new.html", here, form=None, values={"facilitator": me.id}, **choices)
+
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Place = Annotated[str, msgspec.Meta(max_length=300)]
+Url = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https?://\S+)?$")]
+
+
+class PlanForm(msgspec.Struct):
+    title: Title
+    starts_at: datetime
+    facilitator: int | None = None  # default: whoever plans it
+    duration_min: Annotated[int, msgspec.Meta(ge=5, le=1440)] = 120
+    place: Place = ""
+    video_url: Url = ""
+    secretary: int | None = None
+    proposals: list[int] = []  # agenda: proposals to run, in this order
+    information: Annotated[str, msgspec.Meta(max_length=2000)] = ""  # one item per line
+
+
+@post("/s/{slug:str}/meetings")
+async def create_meeting(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    data: FormData,
+) -> Response[Any]:
+    require(here.standing, Action.FACILITATE)
+    async with db.transaction(pool) as conn:
+        choices = await _plan_choices(conn, here)
+        try:
+            form = parse_form(PlanForm, data)
+            members = {p.user_id for p in choices["people"]}
+            for name, person in (("facilitator", form.facilitator), ("secretary", form.secretary)):
+                if person is not None and person not in members:
+                    raise FormInvalid({name: N_("Choose a member of the space.")}, data)
+            titles = {p.id: p.title for p in choices["open_proposals"]}
+            if any(pid not in titles for pid in form.proposals):
+                raise FormInvalid(
+                    {"proposals": N_("Choose proposals under way in this space.")}, data
+                )
+        except FormInvalid as invalid:
+            return _page("meetings/new.html", here, 422, form=invalid, values=data, **choices)
+        items = [
+            store.NewItem("proposal", titles[pid], pid) for pid in dict.fromkeys(form.proposals)
+        ]
+        items += [
+            store.NewItem("information", line.strip()[:200])
+            for line in form.information.splitlines()
+            if line.strip()
+        ]
+        starts = form.starts_at
+        if starts.tzinfo is None:  # a datetime-local field: the instance's time zone
+            starts = starts.replace(tzinfo=display_zone)
+        meeting_id = await store.create(
+            conn, here.space.id, me.id,
+            store.Plan(form.title, starts, form.duration_min, form.place, form.video_url,
+                       form.facilitator or me.id, form.secretary, items),
+        )  # fmt: skip
+    return Redirect(f"/s/{here.space.slug}/meetings/{meeting_id}", status_code=303)
+
+
+# --- the screens --------------------------------------------------------------------------
+
+
+async def _screen(conn: Connection, here: SpaceView, me: User, meeting_id: int) -> dict[str, Any]:
+    """What every screen of a meeting shows: the meeting, the viewer's roles, and, for a
+    proposal under way, its state and forms (returning to this meeting)."""
+    meeting = await store.load(conn, here.space.id, meeting_id)
+    context: dict[str, Any] = {
+        "meeting": meeting, "roles": roles_of(here, me, meeting),
+        "last_event": await journal.last_id(conn, here.space.id),
+    }  # fmt: skip
+    item = meeting.item
+    if item is not None and item.proposal_id is not None and meeting.state is State.OPEN:
+        context.update(await proposal_context(conn, here, me, item.proposal_id))
+    context["now"] = datetime.now(UTC)
+    context["base_meeting"] = f"/s/{here.space.slug}/meetings/{meeting.id}"
+    return context
+
+
+View = Literal["participant", "console", "screen"]
+SUFFIX: dict[str, str] = {"participant": "", "console": "/console", "screen": "/screen"}
+
+
+async def _show(
+    pool: asyncpg.Pool, here: SpaceView, me: User, meeting_id: int, view: View, template: str
+) -> Template:
+    """A meeting's screen: the participant's (phone first), the facilitator's console, or
+    the projector's (large type, the same state, no controls)."""
+    async with pool.acquire() as conn:
+        context = await _screen(conn, here, me, meeting_id)
+    if view == "console":
+        rules.require_facilitator(context["roles"])
+    # Forms sent from this screen come back to it (the projector has none).
+    back = None if view == "screen" else f"/s/{here.space.slug}/meetings/{meeting_id}{SUFFIX[view]}"
+    return _page(template, here, view=view, back=back, **context)
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}", name="meeting")
+async def meeting_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Template:
+    return await _show(pool, here, me, meeting_id, "participant", "meetings/page.html")
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/console")
+async def console_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Template:
+    return await _show(pool, here, me, meeting_id, "console", "meetings/page.html")
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/screen")
+async def projector_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Template:
+    return await _show(pool, here, me, meeting_id, "screen", "meetings/screen.html")
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/live")
+async def live_fragment(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+    view: FromQuery[View] = "participant",
+) -> Template:
+    """The part of a screen that changes, fetched again (htmx) when the stream says so."""
+    return await _show(pool, here, me, meeting_id, view, "meetings/_live.html")
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/meeting.ics")
+async def ics_file(
+    here: NamedDependency[SpaceView],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Response[bytes]:
+    async with pool.acquire() as conn:
+        meeting = await store.load(conn, here.space.id, meeting_id)
+    body = calendar.event(meeting, here.space.name, uid_host="consentir")
+    return Response(
+        body, media_type="text/calendar; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="meeting-{meeting.id}.ics"'},
+    )  # fmt: skip
+
+
+# --- the console's actions ----------------------------------------------------------------
+
+Verb = Literal["open", "close", "item", "presence", "circle", "move", "timer", "notes"]
+VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
+
+
+class ConsoleForm(msgspec.Struct, kw_only=True):
+    position: int | None = None  # item
+    person: int | None = None  # presence, circle (who starts)
+    presence: Presence | None = None
+    move: Move | None = None
+    timer: Literal["speaker", "round"] | None = None
+    do: Literal["start", "pause", "reset"] | None = None
+    seconds: Annotated[int, msgspec.Meta(ge=5, le=14400)] | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=20000)] = ""
+    publish: bool = False
+    back: str = ""
+
+
+async def _apply(
+    conn: Connection, meeting: store.Meeting, roles: Roles, verb: str, form: ConsoleForm
+) -> dict[str, Any]:
+    """One console action on the locked meeting; what its journal event records."""
+    now = datetime.now(UTC)
+    if verb == "notes":
+        rules.require_secretary(roles)
+        rules.require_state(meeting.state, State.CLOSED)
+        if meeting.minutes_published_at is not None:
+            raise rules.MeetingRefused(rules.Refusal.ALREADY_PUBLISHED)
+        await store.save_notes(conn, meeting, form.notes, publish=form.publish, now=now)
+        return {"published": form.publish}
+    rules.require_facilitator(roles)
+    if verb == "presence":
+        if meeting.state is State.CLOSED:
+            raise rules.MeetingRefused(rules.Refusal.NOT_OPEN)
+        if form.person is None or form.presence is None:
+            raise FormInvalid({"presence": N_("Choose a person and their presence.")}, {})
+        await store.set_presence(conn, meeting, form.person, form.presence)
+        return {"person": form.person, "presence": str(form.presence)}
+    if verb == "open":
+        rules.require_state(meeting.state, State.PLANNED)
+        await store.set_state(conn, meeting, State.OPEN, now)
+        return {}
+    rules.require_state(meeting.state, State.OPEN)
+    match verb:
+        case "close":
+            await store.set_state(conn, meeting, State.CLOSED, now)
+            return {}
+        case "item":
+            if form.position is None or form.position not in {i.position for i in meeting.items}:
+                raise rules.MeetingRefused(rules.Refusal.NO_SUCH_ITEM)
+            await store.go_to_item(conn, meeting, form.position, now)
+            return {"item": form.position}
+        case "circle":
+            circle = rules.start_circle(meeting.present, form.person or 0)
+            await store.set_circle(conn, meeting, circle, now)
+            return {"first": form.person}
+        case "move":
+            circle = rules.move(meeting.circle, form.move or Move.NEXT)
+            await store.set_circle(conn, meeting, circle, now)
+            return {"move": str(form.move or Move.NEXT), "speaker": circle.current}
+        case "timer":
+            speaker, whole = meeting.speaker_timer, meeting.round_timer
+            timer = speaker if form.timer == "speaker" else whole
+            match form.do:
+                case "start":
+                    timer = timer.start(now)
+                case "pause":
+                    timer = timer.pause(now)
+                case _:
+                    timer = timer.reset(form.seconds)
+            if form.timer == "speaker":
+                speaker = timer
+            else:
+                whole = timer
+            await store.set_timers(conn, meeting, speaker, whole)
+            return {"timer": form.timer, "do": form.do or "reset", "seconds": timer.seconds}
+    raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+
+
+@post("/s/{slug:str}/meetings/{meeting_id:int}/{verb:str}")
+async def console_action(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+    verb: FromPath[str],
+    data: FormData,
+) -> Response[Any]:
+    """Every action of the console (and the secretary's notes): one transaction each, with
+    its journal event; refused: the console again with the rule's message."""
+    if verb not in VERBS:
+        raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+    try:
+        form = parse_form(ConsoleForm, data)
+        async with db.transaction(pool) as conn:
+            meeting = await store.load(conn, here.space.id, meeting_id, lock=True)
+            roles = roles_of(here, me, meeting)
+            recorded = await _apply(conn, meeting, roles, verb, form)
+            await store.record(conn, meeting, me.id, verb, recorded)
+    except (FormInvalid, DomainError) as refused:
+        if isinstance(refused, DomainError) and refused.status in (403, 404):
+            raise
+        message = (
+            gettext(next(iter(refused.errors.values())))
+            if isinstance(refused, FormInvalid)
+            else gettext(refused.message)
+        )
+        async with pool.acquire() as conn:
+            context = await _screen(conn, here, me, meeting_id)
+        name = "meetings/minutes.html" if verb == "notes" else "meetings/page.html"
+        if verb != "notes" and not context["roles"].facilitator:
+            name = "meetings/page.html"
+        if name == "meetings/minutes.html":
+            context.update(await _minutes_context(pool, here, context["meeting"]))
+        return _page(name, here, 409 if isinstance(refused, DomainError) else 422,
+                     view="console", back=f"/s/{here.space.slug}/meetings/{meeting_id}/console",
+                     refusal=message, **context)  # fmt: skip
+    suffix = "/minutes" if verb == "notes" else "/console"
+    return Redirect(f"/s/{here.space.slug}/meetings/{meeting_id}{suffix}", status_code=303)
+
+
+# --- minutes ------------------------------------------------------------------------------
+
+
+async def _minutes_context(
+    pool: asyncpg.Pool, here: SpaceView, meeting: store.Meeting
+) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        return {"minutes": await minutes.build(conn, here.space.id, meeting)}
+
+
+async def _readable_minutes(
+    conn: Connection, here: SpaceView, me: User, meeting_id: int
+) -> tuple[store.Meeting, Roles, minutes.Minutes]:
+    """The minutes, for those who may read them: everyone once published; the secretary and
+    the facilitators before (for the others they do not exist yet)."""
+    meeting = await store.load(conn, here.space.id, meeting_id)
+    roles = roles_of(here, me, meeting)
+    if meeting.minutes_published_at is None and not (roles.secretary or roles.facilitator):
+        raise DomainError("minutes_not_published", N_("The minutes are not published yet."),
+                          status=404)  # fmt: skip
+    return meeting, roles, await minutes.build(conn, here.space.id, meeting)
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/minutes")
+async def minutes_page(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Template:
+    """The minutes (procès-verbal): drafted from the journal when the meeting closes; members
+    see them once published, the secretary and facilitators before."""
+    async with pool.acquire() as conn:
+        meeting, roles, built = await _readable_minutes(conn, here, me, meeting_id)
+    return _page("meetings/minutes.html", here, meeting=meeting, roles=roles, minutes=built,
+                 refusal=None)  # fmt: skip
+
+
+@get("/s/{slug:str}/meetings/{meeting_id:int}/minutes.md")
+async def minutes_markdown(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    meeting_id: FromPath[int],
+) -> Response[str]:
+    async with pool.acquire() as conn:
+        meeting, _roles, built = await _readable_minutes(conn, here, me, meeting_id)
+    return Response(
+        minutes.markdown(built, here.space.name),
+        media_type="text/markdown; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="minutes-{meeting.id}.md"'},
+    )
+
+
+routes = [
+    meetings_page, new_meeting, create_meeting, meeting_page, console_page, projector_page,
+    live_fragment, ics_file, console_action, minutes_page, minutes_markdown,
+]  # fmt: skip

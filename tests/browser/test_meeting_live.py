@@ -1,0 +1,97 @@
+"""A live meeting in Chromium with three screens: the facilitator's console and two
+participants' screens (the proposer, member, and target). Everything the participants see
+change arrives through the space's event stream, without a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.test_joining import signed_in
+from tests.scenario import Scenario
+
+pytestmark = pytest.mark.browser
+
+LIVE = 1000  # ms: a change must show on the other screens within a second
+
+
+async def record_presence(console: Page, user_id: int, presence: str) -> None:
+    row = console.locator("li", has=console.locator(f"#presence-{user_id}"))
+    await row.locator("select").select_option(presence)
+    await row.get_by_role("button", name="Enregistrer").click()
+    await expect(console.locator("#meeting-live")).to_be_visible()
+
+
+async def console_button(console: Page, name: str) -> None:
+    await console.get_by_role("button", name=name, exact=True).click()
+    await expect(console.locator("#meeting-live")).to_be_visible()
+
+
+async def test_a_meeting_runs_live_on_three_screens(
+    chromium: Browser, scenario_server: str, world: Scenario
+) -> None:
+    base = scenario_server
+    meeting = f"{base}/s/alpha/meetings/{world.meeting_id}"
+    console = await signed_in(chromium, base, "facilitator@example.org")
+    proposer = await signed_in(chromium, base, "member@example.org")
+    target = await signed_in(chromium, base, "target@example.org")
+
+    await console.goto(f"{meeting}/console")
+    for role in ("facilitator", "member", "target"):
+        await record_presence(console, world.user_ids[role], "present")
+    await record_presence(console, world.user_ids["admin"], "excused")
+    for page in (proposer, target):
+        await page.goto(meeting)
+        await expect(page.locator("#meeting-live")).to_contain_text("pas encore commencé")
+
+    # The facilitator opens the meeting: both participants' screens follow.
+    await console_button(console, "Ouvrir la séance")
+    for page in (proposer, target):
+        await expect(page.locator("#current-item")).to_contain_text("Jardin partagé", timeout=LIVE)
+
+    # From clarifying questions to the objection round, run from the console.
+    await console_button(console, "Clore ce tour et passer à l'étape suivante")
+    await expect(target.locator("#stage-now")).to_have_text("Réactions", timeout=LIVE)
+    await console_button(console, "Clore ce tour et passer à l'étape suivante")
+    await expect(target.locator("#stage-now")).to_have_text("Objections", timeout=LIVE)
+    # Those present, except the proposer, are on the round's list (admin is excused).
+    await expect(console.locator("#round")).to_contain_text("0 sur 2 ont répondu")
+
+    # The speaking order goes round the circle, starting from target.
+    await console.get_by_label("En commençant par").select_option(str(world.user_ids["target"]))
+    await console_button(console, "Lancer un tour de parole")
+    await expect(proposer.locator("#speaker")).to_have_text("Target", timeout=LIVE)
+    await console_button(console, "Personne suivante")
+    speaker = await console.locator("#speaker").inner_text()
+    assert speaker != "Target"
+    await expect(proposer.locator("#speaker")).to_have_text(speaker, timeout=LIVE)
+    await expect(target.locator("#speaker")).to_have_text(speaker, timeout=LIVE)
+
+    # Target gives a position on their phone: the two other screens show it has come (the
+    # space hides positions themselves until the round closes, live screens too).
+    form = target.locator("form[action$='/position']").first
+    await form.get_by_label("Consentement", exact=True).check()
+    await form.get_by_role("button", name="Donner ma position").click()
+    await expect(proposer.locator("#round")).to_contain_text("1 sur 2 ont répondu", timeout=LIVE)
+    await expect(console.locator("#round")).to_contain_text("1 sur 2 ont répondu", timeout=LIVE)
+    await expect(console.locator("#mood")).to_have_count(0)
+
+    form = console.locator("form[action$='/position']").first
+    await form.get_by_label("Consentement", exact=True).check()
+    await form.get_by_role("button", name="Donner ma position").click()
+    await expect(proposer.locator("#round")).to_contain_text("2 sur 2 ont répondu", timeout=LIVE)
+    await console_button(console, "Clore le tour d'objections")
+    await expect(proposer.locator("#stage-now")).to_have_text("Adoptée", timeout=LIVE)
+
+    # Closing the meeting: the minutes show the decision.
+    await console_button(console, "Clore la séance")
+    await expect(target.locator("#meeting-live")).to_contain_text(
+        "La séance est close", timeout=LIVE
+    )
+    await console.goto(f"{meeting}/minutes")
+    decision = console.get_by_role("link", name=re.compile(r"Décision AL-\d{4}-001"))
+    await expect(decision).to_be_visible()
+    await expect(console.locator(".facts")).to_contain_text("Excusés")
+    await expect(console.locator(".facts")).to_contain_text("Admin")

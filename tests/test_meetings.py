@@ -1,0 +1,128 @@
+"""Meetings over HTTP: planning, running from the console, who may do what, the calendar
+file and the minutes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from consentir.meetings.rules import Circle, MeetingRefused, Move, Timer, move, start_circle
+from tests.scenario import Scenario
+from tests.web import Client, act_as, post_form
+
+
+async def console(client: Client, world: Scenario, verb: str, **data: Any) -> Any:
+    return await post_form(client, f"/s/alpha/meetings/{world.meeting_id}/{verb}", data)
+
+
+async def test_a_meeting_from_plan_to_published_minutes(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    client, world = client_world
+    act_as(client, world, "facilitator")
+    planned = await post_form(client, "/s/alpha/meetings", {
+        "title": "Séance de janvier", "starts_at": "2027-01-09T10:00", "place": "Mairie",
+        "proposals": [str(world.proposal_id)], "information": "Budget\nAgenda du mois",
+    })  # fmt: skip
+    assert planned.status_code == 303
+    page = (await client.get(planned.headers["location"])).text
+    assert "Séance de janvier" in page and "Budget" in page and "Jardin partagé" in page
+
+    ics = await client.get(f"/s/alpha/meetings/{world.meeting_id}/meeting.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in ics.text and "DTSTART:20261205T180000Z" in ics.text
+    assert "LOCATION:Salle des fêtes" in ics.text
+
+    ids = world.user_ids
+    for role, presence in (("facilitator", "present"), ("member", "present"),
+                           ("target", "remote"), ("admin", "excused")):  # fmt: skip
+        assert (await console(client, world, "presence", person=ids[role],
+                              presence=presence)).status_code == 303  # fmt: skip
+    assert (await console(client, world, "open")).status_code == 303
+    again = await console(client, world, "open")
+    assert again.status_code == 409 and "déjà été ouverte" in again.text
+
+    # Rounds opened while the meeting runs the proposal: only those present take part.
+    for _ in range(2):
+        step = await post_form(client, f"/s/alpha/proposals/{world.proposal_id}/advance", {
+            "back": f"/s/alpha/meetings/{world.meeting_id}/console"})  # fmt: skip
+        assert step.headers["location"] == f"/s/alpha/meetings/{world.meeting_id}/console"
+    screen = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/console")).text
+    assert "0 sur 2 ont répondu" in screen  # facilitator and target; member proposes
+
+    started = await console(client, world, "circle", person=ids["target"])
+    assert started.status_code == 303
+    await console(client, world, "move", move="next")
+    await console(client, world, "timer", timer="speaker", do="start")
+    live = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/live?view=screen")).text
+    assert 'id="speaker"' in live and "data-running" in live and "<form" not in live
+
+    # A member may follow but not run the meeting.
+    act_as(client, world, "target")
+    refused = await console(client, world, "move", move="next")
+    assert refused.status_code == 403
+    assert (await client.get(f"/s/alpha/meetings/{world.meeting_id}/console")).status_code == 403
+    assert (await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")).status_code == 404
+
+    act_as(client, world, "facilitator")
+    assert (await console(client, world, "close")).status_code == 303
+    minutes = await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")
+    assert minutes.status_code == 200, minutes.text
+    assert "Jardin partagé" in minutes.text and "Excusés" in minutes.text
+    markdown = await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes.md")
+    assert markdown.text.startswith("# Procès-verbal — Assemblée de décembre")
+    assert "Admin" in markdown.text
+
+    # The secretary (admin) adds notes and publishes; then members read them.
+    act_as(client, world, "admin")
+    published = await console(client, world, "notes", notes="Merci à *tous*.", publish="on")
+    assert published.status_code == 303
+    act_as(client, world, "target")
+    shown = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")).text
+    assert "<em>tous</em>" in shown and "Brouillon" not in shown
+    act_as(client, world, "admin")
+    locked = await console(client, world, "notes", notes="Changé")
+    assert locked.status_code == 409
+
+
+async def test_a_wrong_plan_gets_the_form_back(client_world: tuple[Client, Scenario]) -> None:
+    client, world = client_world
+    act_as(client, world, "facilitator")
+    refused = await post_form(client, "/s/alpha/meetings", {"title": "", "starts_at": "demain"})
+    assert refused.status_code == 422
+    assert re.search(r'id="e-(title|starts_at)"', refused.text)
+
+
+def test_the_speaking_circle() -> None:
+    circle = start_circle([1, 2, 3, 4], 3)
+    assert circle.speakers == (3, 4, 1, 2) and circle.current == 3 and circle.following == 4
+    circle = move(circle, Move.PASS)
+    assert circle.current == 4 and 3 in circle.passed
+    circle = move(circle, Move.SKIP)  # 4 goes to the end: 1 speaks, 4 later
+    assert circle.speakers == (3, 1, 2, 4) and circle.current == 1
+    assert move(circle, Move.BACK).current == 3
+    for _ in range(3):
+        circle = move(circle, Move.NEXT)
+    assert circle.current is None  # the circle is done
+    with pytest.raises(MeetingRefused):
+        move(circle, Move.NEXT)
+    with pytest.raises(MeetingRefused):
+        start_circle([1, 2], 5)
+    with pytest.raises(MeetingRefused):
+        move(Circle(), Move.NEXT)
+
+
+def test_timers_count_down_pause_and_reset() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    timer = Timer(120).start(t0)
+    assert timer.remaining(t0 + timedelta(seconds=30)) == 90
+    paused = timer.pause(t0 + timedelta(seconds=30))
+    assert not paused.running and paused.remaining(t0 + timedelta(hours=1)) == 90
+    resumed = paused.start(t0 + timedelta(seconds=100))
+    assert resumed.remaining(t0 + timedelta(seconds=110)) == 80
+    assert resumed.remaining(t0 + timedelta(hours=1)) == 0
+    assert resumed.reset(60) == Timer(60)
