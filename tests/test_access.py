@@ -382,6 +382,6 @@ async def test_reading_pages_allowed_for_every_allowed_role(
 ) -> None:
     """GET routes have no side effect, so every allowed role is checked on one database."""
     for rule in RULES:
-        if rule.method == "GET" and rule.outcomes[role] == OK:
+        if rule.method == "GET" and rule.outcomes[role] == OK and not rule.streamed:
             response = await _request(scenario_client, rule, world, role, "")
             assert _outcome(response, False) == OK, f"{_key(rule)}: {response.status_code}"

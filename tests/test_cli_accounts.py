@@ -113,6 +113,10 @@ async def test_demo_is_idempotent_and_journaled(database: str) -> None:
             )
             stages = sorted(r["stage"] for r in await conn.fetch("SELECT stage FROM proposals"))
             numbers = [r["number"] for r in await conn.fetch("SELECT number FROM decisions")]
+            planned = await conn.fetch(
+                "SELECT m.state, count(i.*) AS items FROM meetings m"
+                " JOIN agenda_items i ON i.meeting_id = m.id GROUP BY m.id"
+            )
             slugs = {r["slug"] for r in await conn.fetch("SELECT slug FROM spaces")}
             assert (await journal.verify(conn)).ok
     finally:
@@ -122,5 +126,6 @@ async def test_demo_is_idempotent_and_journaled(database: str) -> None:
     assert counts["users"] == 12 and counts["spaces"] == 4 and counts["signatures"] == 12
     assert stages == ["adopted", "clarify", "draft", "object"]
     assert len(numbers) == 1 and numbers[0].startswith("CA-")
+    assert [(r["state"], r["items"]) for r in planned] == [("planned", 2)]
     assert slugs == {"victoires-populaires", "conseil-administration", "mobilite-villeurbanne",
                      "vie-locale-croix-rousse"}  # fmt: skip

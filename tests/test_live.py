@@ -192,3 +192,40 @@ async def test_only_those_who_may_see_the_space_open_its_stream(servers: Servers
         )
     assert outsider.status_code == 404 and unknown.status_code == 404
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
+
+
+async def test_a_long_catch_up_reads_the_journal_in_pages_until_nothing_is_missing(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream that missed more than one page of events gets them all, in order, then the
+    live ones (live.stream driven directly, with a real hub and database)."""
+    from consentir import journal, live
+
+    monkeypatch.setattr(live, "REPLAY_LIMIT", 3)
+    async with pool.acquire() as conn:
+        space_id = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'alpha'")
+        start = await journal.last_id(conn, space_id)
+
+    async def append(n: int) -> None:
+        async with db.transaction(pool) as conn:
+            await journal.append(conn, action="test.ping", subject_type="test",
+                                 subject_id=n, space_id=space_id)  # fmt: skip
+
+    for n in range(8):
+        await append(n)
+    hub = live.Hub(lambda: db.listen_connection(database_url), pool)
+    stop = asyncio.Event()
+    running = asyncio.create_task(hub.run(stop))
+    messages = live.stream(hub, pool, space_id, start)
+    try:
+        assert (await anext(messages)).startswith(b"retry: 1000")
+        replayed = [await asyncio.wait_for(anext(messages), 5) for _ in range(8)]
+        await append(8)
+        live_one = await asyncio.wait_for(anext(messages), 5)
+    finally:
+        stop.set()
+        await running
+        await messages.aclose()
+    subjects = [int(json.loads(m.split(b"data: ")[1])["subject_id"]) for m in replayed]
+    assert subjects == list(range(8))
+    assert b"event: test-8\n" in live_one

@@ -26,6 +26,8 @@ from consentir.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("consentir")
 WORKER_STOP_SECONDS = 15
+BACKLOG = 4096  # connections waiting to be accepted
+CONCURRENT_PER_WORKER = 4096  # requests in flight per worker, live streams included
 T = TypeVar("T")
 
 
@@ -224,6 +226,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             log_access=False,
             # A worker that does not stop in time (e.g. told to stop while starting) is killed.
             workers_kill_timeout=WORKER_STOP_SECONDS,
+            # Every open live stream (SSE) holds one of a worker's concurrent requests for as
+            # long as its page is open: granian's default (backlog ÷ workers) would make page
+            # requests queue behind ~500 streams per worker.
+            backlog=BACKLOG,
+            backpressure=CONCURRENT_PER_WORKER,
         )
         with contextlib.suppress(KeyboardInterrupt):
             server.serve()

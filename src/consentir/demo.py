@@ -6,13 +6,14 @@ Idempotent: run it again and it changes nothing, and prints the same sign-in det
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from consentir import db
 from consentir.accounts import store as accounts
 from consentir.consent import rules
 from consentir.consent import store as proposals
 from consentir.credentials import hash_password
+from consentir.meetings import store as meetings
 from consentir.spaces import store as spaces
 from consentir.spaces.rules import Role
 from consentir.spaces.store import Signature
@@ -165,7 +166,8 @@ async def _proposals(
     conn: db.Connection, created: dict[str, spaces.Space], ids: dict[str, int]
 ) -> None:
     """Proposals at several stages, through the real process: one adopted after an objection
-    was integrated, one in its objection round, one in clarification, one draft."""
+    was integrated, one in its objection round, one in clarification, one draft; and a
+    planned meeting of the board to run the one in its objection round live."""
     board = created["conseil-administration"]
 
     def who(key: str, facilitates: bool = False) -> rules.Actor:
@@ -246,6 +248,15 @@ async def _proposals(
              "aux heures d'entrée et de sortie.",
     ))  # fmt: skip
     await step(mobility, schools, who("nadia"), rules.Submit(nobody))
+
+    # A meeting to run live: the board's next one, with the budget on its agenda.
+    when = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
+    await meetings.create(conn, board.id, ids["karim"], meetings.Plan(
+        "Conseil de décembre", when + timedelta(days=7), 120, "Maison des associations", "",
+        ids["karim"], ids["lea"],
+        [meetings.NewItem("proposal", "Un budget participatif pour 2027", budget),
+         meetings.NewItem("information", "Nouvelles des collectifs locaux")],
+    ))  # fmt: skip
 
 
 def _roles(key: str) -> str:

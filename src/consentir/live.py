@@ -37,7 +37,7 @@ from consentir import journal
 log = logging.getLogger(__name__)
 
 KEEPALIVE = 15.0  # seconds between two comment lines on an idle stream
-REPLAY_LIMIT = 1000  # events sent from the journal at most per catch-up (then the client reloads)
+REPLAY_LIMIT = 1000  # events read from the journal at once when a stream catches up
 QUEUE_LIMIT = 256  # events waiting for a slow stream; beyond it, it catches up from the journal
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
@@ -49,15 +49,16 @@ class Event:
     action: str
     subject_type: str
     subject_id: int | None
+    sse: bytes  # the SSE message, encoded once for every stream that sends it
 
-    def sse(self) -> bytes:
-        """One SSE message: named after its subject, so a page listens only to what it shows."""
-        name = f"{self.subject_type}-{self.subject_id}" if self.subject_id else self.subject_type
-        data = msgspec.json.encode(
-            {"id": self.id, "action": self.action, "subject": self.subject_type,
-             "subject_id": self.subject_id}
-        )  # fmt: skip
-        return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.id, name.encode(), data)
+
+def _encode(event_id: int, action: str, subject_type: str, subject_id: int | None) -> bytes:
+    """One SSE message: named after its subject, so a page listens only to what it shows."""
+    name = f"{subject_type}-{subject_id}" if subject_id else subject_type
+    data = msgspec.json.encode(
+        {"id": event_id, "action": action, "subject": subject_type, "subject_id": subject_id}
+    )
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name.encode(), data)
 
 
 # A stream's queue carries events, or CATCH_UP: "read the journal from your last id", or
@@ -67,7 +68,8 @@ CLOSE = object()
 
 
 def _event(row: asyncpg.Record) -> Event:
-    return Event(row["id"], row["space_id"], row["action"], row["subject_type"], row["subject_id"])
+    fields = (row["id"], row["action"], row["subject_type"], row["subject_id"])
+    return Event(row["id"], row["space_id"], *fields[1:], sse=_encode(*fields))
 
 
 @dataclass(eq=False)
@@ -273,14 +275,19 @@ async def stream(
         pending: Any = CATCH_UP if last_id is not None else None
         while pending is not CLOSE:
             if pending is CATCH_UP:
-                for event in await events_after(pool, space_id, sent):
-                    yield event.sse()
-                    sent = event.id
+                while True:  # in pages of REPLAY_LIMIT, until nothing is left
+                    missed = await events_after(pool, space_id, sent)
+                    for event in missed:
+                        yield event.sse
+                        sent = event.id
+                    if len(missed) < REPLAY_LIMIT:
+                        break
             elif isinstance(pending, Event) and pending.id > sent:
-                yield pending.sse()
+                yield pending.sse
                 sent = pending.id
             try:
-                pending = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE)
+                async with asyncio.timeout(KEEPALIVE):
+                    pending = await subscription.queue.get()
             except TimeoutError:
                 pending = None
                 yield b": keep-alive\n\n"
