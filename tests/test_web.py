@@ -32,7 +32,7 @@ async def test_home_page_is_french_by_default(client: Client) -> None:
     assert "Décider ensemble, par consentement" in html
     assert "Est-ce assez sûr pour essayer\u00a0?" in html
     assert 'href="#main"' in html and 'id="main"' in html  # skip link and its target
-    assert re.search(r'<script src="/static/vendor/htmx\.min\.js\?v=\w+" defer>', html)
+    assert re.search(r'<script src="/static/vendor/htmx\.min\.js\?v=\w+"></script>', html)
 
 
 async def test_english_from_accept_language(client: Client) -> None:
