@@ -169,6 +169,8 @@ RULES = [
          url="/s/alpha/proposals/{proposal_id}"),
     Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/diff", VIEW_SPACE,
          url="/s/alpha/proposals/{proposal_id}/diff"),
+    Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/round", VIEW_SPACE,
+         url="/s/alpha/proposals/{proposal_id}/round"),
     Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/edit", DRAFT_EDIT,
          url="/s/alpha/proposals/{draft_id}/edit"),
     Rule("POST", "/s/{slug:str}/proposals/{proposal_id:int}/edit", DRAFT_EDIT,

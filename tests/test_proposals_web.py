@@ -339,3 +339,24 @@ async def test_the_proposals_list_is_grouped_by_stage(
 def tab_counts(page: str) -> dict[str, str]:
     """The proposals list's tabs: group → the count shown in it."""
     return dict(re.findall(r'group=(\w+)"[^>]*>[^<]+<span class="count">\((\d+)\)', page))
+
+
+async def test_the_proposal_page_follows_its_round_live(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    """The page listens to the space's stream from the event it was read at; its round is a
+    fragment fetched again on this proposal's events, with a notice that the rest changed."""
+    client, world = client_world
+    act_as(client, world, "target")
+    url = f"/s/alpha/proposals/{world.proposal_id}"
+    page = (await client.get(url)).text
+    async with pool.acquire() as conn:
+        last = await conn.fetchval("SELECT max(id) FROM journal WHERE space_id ="
+                                   " (SELECT id FROM spaces WHERE slug = 'alpha')")  # fmt: skip
+    assert f'hx-sse:connect="/live/s/alpha?after={last}"' in page
+    assert f'hx-trigger="proposal-{world.proposal_id} from:#sse"' in page
+    assert "vient de changer" not in page
+    fragment = await client.get(f"{url}/round")
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<div id="round-live"')
+    assert "vient de changer" in fragment.text and "<html" not in fragment.text

@@ -95,3 +95,19 @@ async def test_a_meeting_runs_live_on_three_screens(
     await expect(decision).to_be_visible()
     await expect(console.locator(".facts")).to_contain_text("Excusés")
     await expect(console.locator(".facts")).to_contain_text("Admin")
+
+
+async def test_a_proposal_page_follows_its_round_without_reload(
+    chromium: Browser, scenario_server: str, world: Scenario
+) -> None:
+    base = scenario_server
+    url = f"{base}/s/alpha/proposals/{world.proposal_id}"
+    reader = await signed_in(chromium, base, "target@example.org")
+    facilitator = await signed_in(chromium, base, "facilitator@example.org")
+    await reader.goto(url)
+    await facilitator.goto(url)
+    await facilitator.get_by_role(
+        "button", name="Clore ce tour et passer à l'étape suivante"
+    ).click()
+    await expect(reader.locator("#round-title")).to_have_text("Tour de réactions", timeout=LIVE)
+    await expect(reader.locator("#round-live")).to_contain_text("vient de changer")

@@ -488,6 +488,20 @@ def _anchor(verb: str) -> str:
             "withdraw-objection": "objections"}.get(verb, "stage")  # fmt: skip
 
 
+@get("/s/{slug:str}/proposals/{proposal_id:int}/round")
+async def round_fragment(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    proposal_id: FromPath[int],
+) -> Template:
+    """The open round of the proposal page, as it is now (htmx fetches it when the space's
+    stream announces a change of this proposal)."""
+    async with pool.acquire() as conn:
+        context = await proposal_context(conn, here, me, proposal_id)
+    return _page("proposals/_round_live.html", here, live_update=True, **context)
+
+
 @get("/s/{slug:str}/proposals/{proposal_id:int}/diff")
 async def diff_page(
     here: NamedDependency[SpaceView],
@@ -662,7 +676,7 @@ async def api_step(
 
 html_routes = [
     proposals_page, new_proposal, create_proposal, edit_proposal, save_draft, preview,
-    proposal_page, take_step, diff_page,
+    proposal_page, take_step, diff_page, round_fragment,
 ]  # fmt: skip
 api_routes = [api_proposals, api_create_proposal, api_proposal, api_step]
 routes = [*html_routes, *api_routes]

@@ -561,7 +561,9 @@ SELECT
        'answered_in', o.answered_in) ORDER BY o.id)
      FROM objections o JOIN users ou ON ou.id = o.objector_id
     WHERE o.proposal_id = p.id) AS objections,
-  (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision
+  (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision,
+  -- Where the page's live stream starts: the space's latest event, as the page was read.
+  (SELECT coalesce(max(j.id), 0) FROM journal j WHERE j.space_id = p.space_id) AS last_event
 FROM proposals p
 WHERE p.id = $1 AND p.space_id = $2
 """
@@ -580,6 +582,7 @@ class Detail(msgspec.Struct, frozen=True):
     questions: list[dict[str, Any]]
     objections: list[dict[str, Any]]
     decision: str | None
+    last_event: int = 0  # the space's latest journal id when this was read
 
     @property
     def open_round(self) -> dict[str, Any] | None:
@@ -608,6 +611,7 @@ async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:
         questions=row["questions"] or [],
         objections=row["objections"] or [],
         decision=row["decision"],
+        last_event=row["last_event"],
     )
 
 
