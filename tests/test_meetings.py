@@ -126,3 +126,29 @@ def test_timers_count_down_pause_and_reset() -> None:
     assert resumed.remaining(t0 + timedelta(seconds=110)) == 80
     assert resumed.remaining(t0 + timedelta(hours=1)) == 0
     assert resumed.reset(60) == Timer(60)
+
+
+async def test_the_agenda_changes_until_its_items_are_taken_up(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    act_as(client, world, "facilitator")
+    added = await console(client, world, "add", title="Fête de quartier")
+    assert added.status_code == 303
+    refused = await console(client, world, "add", proposal=world.draft_id)  # a draft
+    assert refused.status_code == 422
+    assert (await console(client, world, "add")).status_code == 422  # neither
+    assert (await console(client, world, "open")).status_code == 303  # item 1 starts
+    started = await console(client, world, "remove", position=1)
+    assert started.status_code == 409 and "reste au procès-verbal" in started.text
+    assert (await console(client, world, "remove", position=2)).status_code == 303
+    async with pool.acquire() as conn:
+        items = await conn.fetch(
+            "SELECT position, title FROM agenda_items WHERE meeting_id = $1 ORDER BY position",
+            world.meeting_id,
+        )
+    assert [(r["position"], r["title"]) for r in items] == [
+        (1, "Jardin partagé"), (2, "Fête de quartier")
+    ]  # fmt: skip
+    act_as(client, world, "target")
+    assert (await console(client, world, "add", title="Intrus")).status_code == 403

@@ -71,12 +71,17 @@ async def meetings_page(
     return _page("meetings/list.html", here, meetings=found)
 
 
+async def _open_proposals(conn: Connection, space_id: int) -> list[proposals.Listed]:
+    """What may go on an agenda: the space's proposals under way (not drafts)."""
+    found, _more = await proposals.listing(
+        conn, space_id, 0, may_see_drafts=False, group=proposals.ListGroup.ACTIVE
+    )
+    return found
+
+
 async def _plan_choices(conn: Connection, here: SpaceView) -> dict[str, Any]:
     people, _following = await spaces.members(conn, here.space.id)
-    open_ones, _more = await proposals.listing(
-        conn, here.space.id, 0, may_see_drafts=False, group=proposals.ListGroup.ACTIVE
-    )
-    return {"people": people, "open_proposals": open_ones}
+    return {"people": people, "open_proposals": await _open_proposals(conn, here.space.id)}
 
 
 @get("/s/{slug:str}/meetings/new")
@@ -162,6 +167,8 @@ async def _screen(conn: Connection, here: SpaceView, me: User, meeting_id: int) 
     item = meeting.item
     if item is not None and item.proposal_id is not None and meeting.state is State.OPEN:
         context.update(await proposal_context(conn, here, me, item.proposal_id))
+    if context["roles"].facilitator and meeting.state is not State.CLOSED:
+        context["open_proposals"] = await _open_proposals(conn, here.space.id)
     context["now"] = datetime.now(UTC)
     context["base_meeting"] = f"/s/{here.space.slug}/meetings/{meeting.id}"
     return context
@@ -244,12 +251,16 @@ async def ics_file(
 
 # --- the console's actions ----------------------------------------------------------------
 
-Verb = Literal["open", "close", "item", "presence", "circle", "move", "timer", "notes"]
+Verb = Literal[
+    "open", "close", "item", "add", "remove", "presence", "circle", "move", "timer", "notes"
+]
 VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 
 
 class ConsoleForm(msgspec.Struct, kw_only=True):
-    position: int | None = None  # item
+    position: int | None = None  # item, remove
+    proposal: int | None = None  # add: a proposal under way…
+    title: Annotated[str, msgspec.Meta(max_length=200)] = ""  # …or an information item
     person: int | None = None  # presence, circle (who starts)
     presence: Presence | None = None
     move: Move | None = None
@@ -281,6 +292,10 @@ async def _apply(
             raise FormInvalid({"presence": N_("Choose a person and their presence.")}, {})
         await store.set_presence(conn, meeting, form.person, form.presence)
         return {"person": form.person, "presence": str(form.presence)}
+    if verb in ("add", "remove"):
+        if meeting.state is State.CLOSED:
+            raise rules.MeetingRefused(rules.Refusal.NOT_OPEN)
+        return await _edit_agenda(conn, meeting, verb, form)
     if verb == "open":
         rules.require_state(meeting.state, State.PLANNED)
         await store.set_state(conn, meeting, State.OPEN, now)
@@ -320,6 +335,31 @@ async def _apply(
             await store.set_timers(conn, meeting, speaker, whole)
             return {"timer": form.timer, "do": form.do or "reset", "seconds": timer.seconds}
     raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+
+
+async def _edit_agenda(
+    conn: Connection, meeting: store.Meeting, verb: str, form: ConsoleForm
+) -> dict[str, Any]:
+    if verb == "remove":
+        gone = next((i for i in meeting.items if i.position == form.position), None)
+        if gone is None:
+            raise rules.MeetingRefused(rules.Refusal.NO_SUCH_ITEM)
+        if gone.started_at is not None:
+            raise rules.MeetingRefused(rules.Refusal.ITEM_STARTED)
+        await store.remove_item(conn, meeting, gone.position)
+        return {"removed": gone.title}
+    if form.proposal is not None:
+        found = await _open_proposals(conn, meeting.space_id)
+        chosen = next((p for p in found if p.id == form.proposal), None)
+        if chosen is None:
+            raise FormInvalid({"proposal": N_("Choose proposals under way in this space.")}, {})
+        item = store.NewItem("proposal", chosen.title, chosen.id)
+    elif form.title.strip():
+        item = store.NewItem("information", form.title.strip())
+    else:
+        raise FormInvalid({"title": N_("Choose a proposal or give the item a title.")}, {})
+    position = await store.add_item(conn, meeting, item)
+    return {"added": item.title, "position": position}
 
 
 @post("/s/{slug:str}/meetings/{meeting_id:int}/{verb:str}")

@@ -42,6 +42,7 @@ class Refusal(StrEnum):
     NOT_CLOSED = "meeting_not_closed"
     ALREADY_PUBLISHED = "minutes_already_published"
     NO_SUCH_ITEM = "agenda_no_such_item"
+    ITEM_STARTED = "agenda_item_started"
     NOBODY_PRESENT = "speaking_nobody_present"
     NOT_PRESENT = "speaking_not_present"
     NO_CIRCLE = "speaking_no_circle"
@@ -55,6 +56,7 @@ MESSAGES = {
     Refusal.NOT_CLOSED: N_("The minutes are written when the meeting is closed."),
     Refusal.ALREADY_PUBLISHED: N_("The minutes are published: they no longer change."),
     Refusal.NO_SUCH_ITEM: N_("The agenda has no such item."),
+    Refusal.ITEM_STARTED: N_("This item has been taken up already: it stays in the minutes."),
     Refusal.NOBODY_PRESENT: N_("Record who is present before starting a speaking round."),
     Refusal.NOT_PRESENT: N_("The speaking round starts with someone present."),
     Refusal.NO_CIRCLE: N_("No speaking round is under way."),

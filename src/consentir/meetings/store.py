@@ -285,6 +285,45 @@ async def go_to_item(conn: Connection, meeting: Meeting, position: int, now: dat
     )
 
 
+async def add_item(conn: Connection, meeting: Meeting, item: NewItem) -> int:
+    """A new item at the end of the agenda; its position."""
+    position = max((i.position for i in meeting.items), default=0) + 1
+    await conn.execute(
+        "INSERT INTO agenda_items (meeting_id, position, kind, title, proposal_id)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        meeting.id, position, item.kind, item.title, item.proposal_id,
+    )  # fmt: skip
+    return position
+
+
+_AWAY = 1_000_000  # far beyond any agenda's length
+
+
+async def remove_item(conn: Connection, meeting: Meeting, position: int) -> None:
+    """Take an item that has not started off the agenda; the ones after it move up."""
+    await conn.execute(
+        "DELETE FROM agenda_items WHERE meeting_id = $1 AND position = $2", meeting.id, position
+    )
+    # Two steps, so that no position is ever held twice (the key is checked row by row):
+    # out of the way first, then back one place up.
+    await conn.execute(
+        "UPDATE agenda_items SET position = position + $3 WHERE meeting_id = $1 AND position > $2",
+        meeting.id,
+        position,
+        _AWAY,
+    )
+    await conn.execute(
+        "UPDATE agenda_items SET position = position - $2 - 1"
+        " WHERE meeting_id = $1 AND position > $2",
+        meeting.id,
+        _AWAY,
+    )
+    if meeting.current_item is not None and meeting.current_item > position:
+        await conn.execute(
+            "UPDATE meetings SET current_item = current_item - 1 WHERE id = $1", meeting.id
+        )
+
+
 async def set_presence(
     conn: Connection, meeting: Meeting, user_id: int, presence: Presence
 ) -> None:
