@@ -46,7 +46,7 @@ i18n: $(BIN)/.installed
 	  -o locales/messages.pot src templates
 	for lang in fr en; do \
 	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
-	    $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
+	    $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width 100 \
 	      -i locales/messages.pot -d locales -l $$lang; \
 	  else $(BIN)/pybabel init -i locales/messages.pot -d locales -l $$lang; fi; \
 	done

@@ -226,6 +226,7 @@ async def test_a_long_catch_up_reads_the_journal_in_pages_until_nothing_is_missi
         stop.set()
         await running
         await messages.aclose()
+    assert hub.streams == 0  # the stream's end unsubscribed it
     subjects = [int(json.loads(m.split(b"data: ")[1])["subject_id"]) for m in replayed]
     assert subjects == list(range(8))
     assert b"event: test-8\n" in live_one

@@ -56,6 +56,8 @@ async def test_a_meeting_from_plan_to_published_minutes(
     assert started.status_code == 303
     await console(client, world, "move", move="next")
     await console(client, world, "timer", timer="speaker", do="start")
+    too_long = await console(client, world, "timer", timer="speaker", do="reset", seconds=4000)
+    assert too_long.status_code == 422 and "entre 5 et 3600" in too_long.text
     live = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/live?view=screen")).text
     assert 'id="speaker"' in live and "data-running" in live and "<form" not in live
 
@@ -70,10 +72,12 @@ async def test_a_meeting_from_plan_to_published_minutes(
     assert (await console(client, world, "close")).status_code == 303
     minutes = await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")
     assert minutes.status_code == 200, minutes.text
-    assert "Jardin partagé" in minutes.text and "Excusés" in minutes.text
+    assert "Jardin partagé" in minutes.text
+    assert "<dt>Excusés</dt><dd>Admin</dd>" in minutes.text
+    assert "<dt>À distance</dt><dd>Target</dd>" in minutes.text
     markdown = await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes.md")
     assert markdown.text.startswith("# Procès-verbal — Assemblée de décembre")
-    assert "Admin" in markdown.text
+    assert "- Excusés: Admin\n" in markdown.text
 
     # The secretary (admin) adds notes and publishes; then members read them.
     act_as(client, world, "admin")
@@ -152,3 +156,22 @@ async def test_the_agenda_changes_until_its_items_are_taken_up(
     ]  # fmt: skip
     act_as(client, world, "target")
     assert (await console(client, world, "add", title="Intrus")).status_code == 403
+
+
+async def test_a_meeting_without_agenda_opens_with_no_item_under_way(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    act_as(client, world, "facilitator")
+    plan = {"title": "Point rapide", "starts_at": "2027-02-01T09:00"}
+    planned = await post_form(client, "/s/alpha/meetings", plan)
+    base = planned.headers["location"]
+    assert (await post_form(client, f"{base}/open", {})).status_code == 303
+    async with pool.acquire() as conn:
+        current = await conn.fetchval(
+            "SELECT current_item FROM meetings WHERE id = $1", int(base.rsplit("/", 1)[1])
+        )
+    assert current is None
+    act_as(client, world, "target")  # a member's refused form: the participant's screen
+    refused = await post_form(client, f"{base}/move", {"move": "nowhere"})
+    assert refused.status_code == 422 and "Conduite de la séance" not in refused.text

@@ -41,6 +41,17 @@ def _pool(state: State) -> asyncpg.Pool:
     return state.pool  # type: ignore[no-any-return]
 
 
+def _requests_only(on_query: Callable[[str], None]) -> Callable[[str], None]:
+    """Statements sent while serving a request (its id is set), not the background tasks'
+    (email, deadlines, live events), which would make a page's count vary."""
+
+    def seen(query: str) -> None:
+        if logs.request_id.get() is not None:
+            on_query(query)
+
+    return seen
+
+
 def _hub(state: State) -> live.Hub:
     return state.hub  # type: ignore[no-any-return]
 
@@ -56,7 +67,8 @@ def create_app(
     on_query: Callable[[str], None] | None = None,
 ) -> Litestar:
     """The application. Email goes through `mail_settings` (default: written to the log);
-    `on_query` sees every SQL statement sent (for tests and benchmarks that count them)."""
+    `on_query` sees every SQL statement sent while serving a request (for tests and
+    benchmarks that count them)."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set (`consentir serve` starts the embedded server)")
     dsn = settings.database_url
@@ -68,7 +80,10 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await db.create_pool(
-            dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max, on_query=on_query
+            dsn,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            on_query=_requests_only(on_query) if on_query else None,
         )
         stop = asyncio.Event()
         sender = asyncio.create_task(

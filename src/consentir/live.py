@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import asyncpg
 import msgspec
 
@@ -105,20 +106,18 @@ class Hub:
         self._lost = asyncio.Event()
         self._ready = asyncio.Event()
         self._lock = asyncio.Lock()  # LISTEN / UNLISTEN and reconnects, one at a time
+        self._listening: set[int] = set()  # spaces LISTENed to on the current connection
         self._incoming: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
         self.reconnects = 0  # how many times the connection was made again (for tests, logs)
 
     # --- subscriptions -----------------------------------------------------------------
 
     async def subscribe(self, space_id: int) -> Subscription:
+        """A new stream of the space; returns once the space is listened to (every subscriber
+        waits for that, not only the first), so nothing committed from then on is missed."""
         subscription = Subscription(space_id)
-        streams = self._subscribers.setdefault(space_id, set())
-        streams.add(subscription)
-        if len(streams) == 1:
-            async with self._lock:
-                if self._conn is not None and not self._conn.is_closed():
-                    with contextlib.suppress(asyncpg.PostgresError, OSError):
-                        await self._conn.add_listener(_channel(space_id), self._notified)
+        self._subscribers.setdefault(space_id, set()).add(subscription)
+        await self._sync(space_id)
         await self._ready.wait()
         return subscription
 
@@ -129,12 +128,23 @@ class Hub:
         streams.discard(subscription)
         if not streams:
             del self._subscribers[subscription.space_id]
-            async with self._lock:
-                if self._conn is not None and not self._conn.is_closed():
-                    with contextlib.suppress(asyncpg.PostgresError, OSError):
-                        await self._conn.remove_listener(
-                            _channel(subscription.space_id), self._notified
-                        )
+        await self._sync(subscription.space_id)
+
+    async def _sync(self, space_id: int) -> None:
+        """LISTEN to the space while it has streams, UNLISTEN when it has none."""
+        async with self._lock:
+            wanted = space_id in self._subscribers
+            conn = self._conn
+            if wanted == (space_id in self._listening) or conn is None or conn.is_closed():
+                return
+            # A lost connection is noticed by run(), which listens again to every space.
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                if wanted:
+                    await conn.add_listener(_channel(space_id), self._notified)
+                    self._listening.add(space_id)
+                else:
+                    self._listening.discard(space_id)
+                    await conn.remove_listener(_channel(space_id), self._notified)
 
     @property
     def streams(self) -> int:
@@ -181,8 +191,10 @@ class Hub:
             conn = await self._connect()
             self._lost.clear()
             conn.add_termination_listener(lambda _conn: self._lost.set())
+            self._listening = set()
             for space_id in list(self._subscribers):
                 await conn.add_listener(_channel(space_id), self._notified)
+                self._listening.add(space_id)
             first = self._conn is None and not self._ready.is_set()
             self._conn = conn
             self._ready.set()
@@ -292,4 +304,7 @@ async def stream(
                 pending = None
                 yield b": keep-alive\n\n"
     finally:
-        await hub.unsubscribe(subscription)
+        # The client went away: the server cancels this generator, again at each await;
+        # the UNLISTEN of a space's last stream must still run to its end.
+        with anyio.CancelScope(shield=True):
+            await hub.unsubscribe(subscription)

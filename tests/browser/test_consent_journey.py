@@ -22,7 +22,7 @@ async def give_position(page: Page, url: str, stance: str, reason: str = "") -> 
     if reason:
         await form.get_by_label("Votre raison (obligatoire pour une objection)").fill(reason)
     await form.get_by_role("button", name="Donner ma position").click()
-    await expect(page.locator("#round")).to_be_visible()
+    await expect(page.locator(".now")).to_contain_text(f"Vous avez répondu : {stance.lower()}")
 
 
 async def test_a_proposal_from_draft_to_decision_through_an_integrated_objection(

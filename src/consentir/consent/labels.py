@@ -7,6 +7,7 @@ status reads the same everywhere.
 from __future__ import annotations
 
 from consentir.errors import N_
+from consentir.web.i18n import gettext
 
 STAGES = {
     "draft": N_("Draft"),
@@ -63,3 +64,19 @@ CONTEXT = {
     "objection_status_names": OBJECTION_STATUSES,
     "statuses": DECISION_STATUSES,
 }
+
+
+def words() -> dict[str, str]:
+    """Short labels the proposal's templates repeat inside per-person loops, translated once
+    per page (a `_()` per line of a long round costs more than the rest of the line)."""
+    return {
+        "answered": gettext("answered"),
+        "waiting": gettext("waiting"),
+        "passed": gettext("passed"),
+        "on_behalf": gettext("(recorded by the facilitator)"),
+        "silent": gettext("(silence after the deadline)"),
+        "answer": gettext("Answer:"),
+        "status": gettext("Status:"),
+        # "Name: text" in English, "Name : text" in French.
+        "name_sep": gettext("%(name)s: %(text)s") % {"name": "", "text": ""},
+    }

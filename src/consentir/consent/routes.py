@@ -36,7 +36,7 @@ from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
 from consentir.web import idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
-from consentir.web.i18n import display_zone, gettext
+from consentir.web.i18n import aware, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
 
@@ -93,13 +93,6 @@ def _required(value: object, name: str) -> None:
         raise DomainError("field_required", REQUIRED, field=name)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """A datetime-local from a form is in the instance's time zone."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=display_zone)
-    return moment
-
-
 def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Action, Content]:
     """The rules action for `verb`, and the text it writes; DomainError for a missing field."""
     nobody: frozenset[int] = frozenset()  # the store fills in who may take part
@@ -150,7 +143,9 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
         case "close-round":
             return rules.CloseRound(now), Content()
         case "deadline":
-            return rules.SetDeadline(_aware(form.deadline), now), Content()
+            return rules.SetDeadline(
+                aware(form.deadline) if form.deadline else None, now
+            ), Content()
         case "withdraw":
             return rules.Withdraw(), Content()
         case "close":
@@ -377,6 +372,7 @@ async def proposal_context(
         verb: rules.allowed(state, actor, action)
         for verb, action in _probes(state, actor, me, now).items()
     }
+    can["record"] = can["record"] and actor.may_facilitate
     message = None
     if error is not None:
         message = gettext(error.message) % error.params if error.params else gettext(error.message)
@@ -388,7 +384,8 @@ async def proposal_context(
         driver_html=render_markdown(current["driver"]),
         open_round=open_round, hidden=hidden, mine=mine, can=can, actor=actor,
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
-        render=render_markdown,
+        objections=found.visible_objections(here.space.hide_positions, actor),
+        words=labels.words(),
     )  # fmt: skip
 
 
@@ -402,7 +399,10 @@ def _probes(
 ) -> dict[str, rules.Action]:
     """One representative action per verb, to ask the rules what this person may do now."""
     everyone = frozenset({0}) | (state.round.eligible if state.round else frozenset())
-    first_open = next((o.id for o in state.objections if o.status in rules.OPEN_OBJECTION), 0)
+    # The rules judge a raised objection (a valid one is judged already).
+    first_raised = next(
+        (o.id for o in state.objections if o.status is rules.ObjectionStatus.RAISED), 0
+    )
     valid = frozenset(o.id for o in state.open_valid_objections)
     first_question = next((q.id for q in state.questions if not q.answered), 0)
     return {
@@ -415,11 +415,12 @@ def _probes(
             valid if state.stage is rules.Stage.INTEGRATE else frozenset()
         ),
         "position": rules.GivePosition(me.id, Stance.CONSENT, state.version),
+        # Recording for someone else: a facilitator's act (the rules check the person).
         "record": rules.GivePosition(
             next(iter(sorted(state.round.eligible)), 0) if state.round else 0,
             Stance.CONSENT, state.version,
-        ) if actor.may_facilitate else rules.Withdraw(),
-        "judge": rules.JudgeObjection(first_open, True, "-"),
+        ),
+        "judge": rules.JudgeObjection(first_raised, True, "-"),
         "close-round": rules.CloseRound(now),
         "open-object-round": rules.OpenObjectRound(everyone),
         "deadline": rules.SetDeadline(None, now),
@@ -557,14 +558,14 @@ class ProposalListOut(msgspec.Struct):
     next: str | None
 
 
-def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: int) -> ProposalOut:
+def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: Actor) -> ProposalOut:
     current = found.versions[-1]
     open_round = found.open_round
     hidden = found.positions_hidden(hide)
     if open_round is not None and hidden:
         open_round = {
             **open_round,
-            "positions": [p for p in open_round["positions"] if p["user_id"] == viewer],
+            "positions": [p for p in open_round["positions"] if p["user_id"] == viewer.user_id],
             "answered": sorted(loaded.state.round.answered) if loaded.state.round else [],
         }
     return ProposalOut(
@@ -572,7 +573,7 @@ def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: int) -> 
         version=loaded.head.version, proposer=loaded.head.proposer_name,
         driver=current["driver"], body=current["body"], revision=loaded.head.revision,
         decision=found.decision, round=open_round, questions=found.questions,
-        objections=found.objections if not hidden else [],
+        objections=found.visible_objections(hide, viewer),
         versions=[{k: v for k, v in ver.items() if k not in ("driver", "body")}
                   for ver in found.versions],
     )  # fmt: skip
@@ -642,7 +643,7 @@ async def api_proposal(
     async with pool.acquire() as conn:
         loaded = await _visible(conn, here, me, proposal_id)
         found = await store.detail(conn, here.space.id, proposal_id)
-    return _out(loaded, found, here.space.hide_positions, me.id)
+    return _out(loaded, found, here.space.hide_positions, actor_of(here, me))
 
 
 @post("/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}",
@@ -669,7 +670,7 @@ async def api_step(
     async with pool.acquire() as conn:
         loaded = await store.load(conn, here.space.id, proposal_id)
         found = await store.detail(conn, here.space.id, proposal_id)
-    out = _out(loaded, found, here.space.hide_positions, me.id)
+    out = _out(loaded, found, here.space.hide_positions, actor_of(here, me))
     headers = {"idempotent-replayed": "true"} if done.replayed else {}
     return Response(out, status_code=200, headers=headers)
 

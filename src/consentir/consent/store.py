@@ -387,12 +387,13 @@ class _Writer:
                 self.data["reason"] = reason
 
     async def _close_round(self, effect: RoundClosed) -> None:
-        for person in sorted(effect.silent):
+        if effect.silent:  # silence counted as consent: one statement for all of them
             await self.conn.execute(
                 """INSERT INTO positions (round_id, version, user_id, stance, recorded_by, silent)
-                   SELECT id, version, $2, 'consent', NULL, true FROM rounds WHERE id = $1""",
+                   SELECT r.id, r.version, person, 'consent', NULL, true
+                   FROM rounds r, unnest($2::bigint[]) AS person WHERE r.id = $1""",
                 self.round_id,
-                person,
+                sorted(effect.silent),
             )
         await self.conn.execute(
             """UPDATE rounds SET closed_at = now(), closed_by = $2, outcome = $3
@@ -592,6 +593,16 @@ class Detail(msgspec.Struct, frozen=True):
     def positions_hidden(self, space_hides: bool) -> bool:
         """Positions stay hidden while an objection round is open, if the space says so."""
         return space_hides and self.open_round is not None and self.open_round["kind"] == "object"
+
+    def visible_objections(self, space_hides: bool, viewer: Actor) -> list[dict[str, Any]]:
+        """While positions are hidden, an objection not judged yet is seen only by the
+        facilitators (who judge it) and by its author; once judged, by everyone."""
+        if not self.positions_hidden(space_hides) or viewer.may_facilitate:
+            return self.objections
+        return [
+            o for o in self.objections
+            if o["status"] != "raised" or o["objector_id"] == viewer.user_id
+        ]  # fmt: skip
 
 
 async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:

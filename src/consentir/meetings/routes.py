@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from consentir import db, journal
+from consentir import db
 from consentir.accounts.store import User
 from consentir.consent import labels
 from consentir.consent import store as proposals
@@ -30,7 +30,7 @@ from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, allowed, require
 from consentir.spaces.store import SpaceView
 from consentir.web.forms import FormInvalid, parse_form
-from consentir.web.i18n import display_zone, gettext
+from consentir.web.i18n import aware, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
 
@@ -126,11 +126,11 @@ async def create_meeting(
             members = {p.user_id for p in choices["people"]}
             for name, person in (("facilitator", form.facilitator), ("secretary", form.secretary)):
                 if person is not None and person not in members:
-                    raise FormInvalid({name: N_("Choose a member of the space.")}, data)
+                    raise FormInvalid({name: gettext("Choose a member of the space.")}, data)
             titles = {p.id: p.title for p in choices["open_proposals"]}
             if any(pid not in titles for pid in form.proposals):
                 raise FormInvalid(
-                    {"proposals": N_("Choose proposals under way in this space.")}, data
+                    {"proposals": gettext("Choose proposals under way in this space.")}, data
                 )
         except FormInvalid as invalid:
             return _page("meetings/new.html", here, 422, form=invalid, values=data, **choices)
@@ -142,9 +142,7 @@ async def create_meeting(
             for line in form.information.splitlines()
             if line.strip()
         ]
-        starts = form.starts_at
-        if starts.tzinfo is None:  # a datetime-local field: the instance's time zone
-            starts = starts.replace(tzinfo=display_zone)
+        starts = aware(form.starts_at)
         meeting_id = await store.create(
             conn, here.space.id, me.id,
             store.Plan(form.title, starts, form.duration_min, form.place, form.video_url,
@@ -156,18 +154,17 @@ async def create_meeting(
 # --- the screens --------------------------------------------------------------------------
 
 
-async def _screen(conn: Connection, here: SpaceView, me: User, meeting_id: int) -> dict[str, Any]:
+async def _screen(
+    conn: Connection, here: SpaceView, me: User, meeting_id: int, *, console: bool = False
+) -> dict[str, Any]:
     """What every screen of a meeting shows: the meeting, the viewer's roles, and, for a
     proposal under way, its state and forms (returning to this meeting)."""
     meeting = await store.load(conn, here.space.id, meeting_id)
-    context: dict[str, Any] = {
-        "meeting": meeting, "roles": roles_of(here, me, meeting),
-        "last_event": await journal.last_id(conn, here.space.id),
-    }  # fmt: skip
+    context: dict[str, Any] = {"meeting": meeting, "roles": roles_of(here, me, meeting)}
     item = meeting.item
     if item is not None and item.proposal_id is not None and meeting.state is State.OPEN:
         context.update(await proposal_context(conn, here, me, item.proposal_id))
-    if context["roles"].facilitator and meeting.state is not State.CLOSED:
+    if console and context["roles"].facilitator and meeting.state is not State.CLOSED:
         context["open_proposals"] = await _open_proposals(conn, here.space.id)
     context["now"] = datetime.now(UTC)
     context["base_meeting"] = f"/s/{here.space.slug}/meetings/{meeting.id}"
@@ -184,7 +181,7 @@ async def _show(
     """A meeting's screen: the participant's (phone first), the facilitator's console, or
     the projector's (large type, the same state, no controls)."""
     async with pool.acquire() as conn:
-        context = await _screen(conn, here, me, meeting_id)
+        context = await _screen(conn, here, me, meeting_id, console=view == "console")
     if view == "console":
         rules.require_facilitator(context["roles"])
     # Forms sent from this screen come back to it (the projector has none).
@@ -251,6 +248,8 @@ async def ics_file(
 
 # --- the console's actions ----------------------------------------------------------------
 
+SPEAKER_MAX, ROUND_MAX = 3600, 14400  # seconds, as the meetings table allows
+
 Verb = Literal[
     "open", "close", "item", "add", "remove", "presence", "circle", "move", "timer", "notes"
 ]
@@ -289,7 +288,7 @@ async def _apply(
         if meeting.state is State.CLOSED:
             raise rules.MeetingRefused(rules.Refusal.NOT_OPEN)
         if form.person is None or form.presence is None:
-            raise FormInvalid({"presence": N_("Choose a person and their presence.")}, {})
+            raise FormInvalid({"presence": gettext("Choose a person and their presence.")}, {})
         await store.set_presence(conn, meeting, form.person, form.presence)
         return {"person": form.person, "presence": str(form.presence)}
     if verb in ("add", "remove"):
@@ -319,8 +318,16 @@ async def _apply(
             await store.set_circle(conn, meeting, circle, now)
             return {"move": str(form.move or Move.NEXT), "speaker": circle.current}
         case "timer":
+            if form.timer is None:
+                raise FormInvalid({"timer": gettext("This field is required.")}, {})
             speaker, whole = meeting.speaker_timer, meeting.round_timer
             timer = speaker if form.timer == "speaker" else whole
+            limit = SPEAKER_MAX if form.timer == "speaker" else ROUND_MAX
+            if form.seconds is not None and form.seconds > limit:
+                raise FormInvalid(
+                    {"seconds": gettext("Enter a number between %(low)s and %(high)s.")
+                     % {"low": 5, "high": limit}}, {},
+                )  # fmt: skip
             match form.do:
                 case "start":
                     timer = timer.start(now)
@@ -352,12 +359,14 @@ async def _edit_agenda(
         found = await _open_proposals(conn, meeting.space_id)
         chosen = next((p for p in found if p.id == form.proposal), None)
         if chosen is None:
-            raise FormInvalid({"proposal": N_("Choose proposals under way in this space.")}, {})
+            raise FormInvalid(
+                {"proposal": gettext("Choose proposals under way in this space.")}, {}
+            )
         item = store.NewItem("proposal", chosen.title, chosen.id)
     elif form.title.strip():
         item = store.NewItem("information", form.title.strip())
     else:
-        raise FormInvalid({"title": N_("Choose a proposal or give the item a title.")}, {})
+        raise FormInvalid({"title": gettext("Choose a proposal or give the item a title.")}, {})
     position = await store.add_item(conn, meeting, item)
     return {"added": item.title, "position": position}
 
@@ -385,21 +394,20 @@ async def console_action(
     except (FormInvalid, DomainError) as refused:
         if isinstance(refused, DomainError) and refused.status in (403, 404):
             raise
-        message = (
-            gettext(next(iter(refused.errors.values())))
+        message = (  # form errors come translated already
+            next(iter(refused.errors.values()))
             if isinstance(refused, FormInvalid)
             else gettext(refused.message)
         )
         async with pool.acquire() as conn:
-            context = await _screen(conn, here, me, meeting_id)
+            context = await _screen(conn, here, me, meeting_id, console=True)
         name = "meetings/minutes.html" if verb == "notes" else "meetings/page.html"
-        if verb != "notes" and not context["roles"].facilitator:
-            name = "meetings/page.html"
         if name == "meetings/minutes.html":
             context.update(await _minutes_context(pool, here, context["meeting"]))
+        view = "console" if context["roles"].facilitator else "participant"
+        back = f"/s/{here.space.slug}/meetings/{meeting_id}{SUFFIX[view]}"
         return _page(name, here, 409 if isinstance(refused, DomainError) else 422,
-                     view="console", back=f"/s/{here.space.slug}/meetings/{meeting_id}/console",
-                     refusal=message, **context)  # fmt: skip
+                     view=view, back=back, refusal=message, **context)  # fmt: skip
     suffix = "/minutes" if verb == "notes" else "/console"
     return Redirect(f"/s/{here.space.slug}/meetings/{meeting_id}{suffix}", status_code=303)
 

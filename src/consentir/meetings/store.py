@@ -64,6 +64,7 @@ class Meeting(msgspec.Struct, frozen=True):
     revision: int
     items: list[Item]
     attendance: list[Attendee]
+    last_event: int  # the space's latest journal id when this was read
 
     @property
     def circle(self) -> Circle:
@@ -106,7 +107,9 @@ SELECT m.id, m.space_id, m.title, m.starts_at, m.duration_min, m.place, m.video_
                    'user_id', a.user_id, 'name', u.name, 'presence', a.presence)
                    ORDER BY u.name, u.id)
                  FROM attendance a JOIN users u ON u.id = a.user_id
-                 WHERE a.meeting_id = m.id), '[]') AS attendance
+                 WHERE a.meeting_id = m.id), '[]') AS attendance,
+       -- Where its screens' live stream starts: the space's latest event, as read here.
+       (SELECT coalesce(max(j.id), 0) FROM journal j WHERE j.space_id = m.space_id) AS last_event
 FROM meetings m
 JOIN users f ON f.id = m.facilitator_id
 LEFT JOIN users s ON s.id = m.secretary_id
@@ -236,7 +239,8 @@ async def record(
 async def set_state(conn: Connection, meeting: Meeting, state: State, now: datetime) -> None:
     if state is State.OPEN:
         await conn.execute(
-            "UPDATE meetings SET state = 'open', opened_at = $2, current_item = 1 WHERE id = $1",
+            "UPDATE meetings SET state = 'open', opened_at = $2, current_item ="
+            " (SELECT min(position) FROM agenda_items WHERE meeting_id = $1) WHERE id = $1",
             meeting.id,
             now,
         )

@@ -84,6 +84,12 @@ def set_time_zone(name: str) -> None:
     display_zone = ZoneInfo(name)
 
 
+def aware(moment: datetime) -> datetime:
+    """A time typed in a form (datetime-local, no zone) is in the instance's time zone; read
+    when called, since create_app sets the zone after this module is imported."""
+    return moment.replace(tzinfo=display_zone) if moment.tzinfo is None else moment
+
+
 @cache
 def _babel_locale(name: str) -> Locale:
     return Locale.parse(name)
