@@ -58,6 +58,39 @@ ASK = roles(
     instance_admin=FORBIDDEN,
 )  # fmt: skip
 NEW_PROPOSAL = {"title": "Vélos", "driver": "Pourquoi", "body": "Quoi"}
+# Each step of the API on the scenario's proposal (clarify stage): who may. A step refused by
+# the process itself answers 409 (`conflict`) once the person may see the proposal.
+STAGE_REFUSES = roles(default=CONFLICT, anonymous=SIGNIN, outsider=MISSING)
+NO_SUCH_OBJECTION = roles(default=MISSING, anonymous=SIGNIN)
+# Answering: the proposer only; the scenario's proposal has no question yet.
+PROPOSER = roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=MISSING)
+# The steps that move the process, sent with the proposal's revision (2: created, submitted):
+# the facilitators move it on or close it, the proposer publishes or withdraws; a step the
+# clarify stage does not allow is a conflict for the facilitators, forbidden to the others.
+REVISION = 2
+MOVE_ON = roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, facilitator=OK, admin=OK)
+NOT_NOW = roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, facilitator=CONFLICT,
+                admin=CONFLICT)  # fmt: skip
+OWN = roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=OK)
+API_STEPS: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+    ("ask", ASK, {"text": "Où ?"}),
+    ("submit", STAGE_REFUSES, {}),
+    ("answer", PROPOSER, {"question_id": 1, "text": "Ici."}),
+    ("react", STAGE_REFUSES, {"text": "Bien."}),
+    ("position", STAGE_REFUSES, {"stance": "consent", "version": 1}),
+    ("withdraw-objection", NO_SUCH_OBJECTION, {"objection_id": 1}),
+    ("confirm", NO_SUCH_OBJECTION, {"objection_id": 1}),
+    ("deadline", roles(anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
+                       instance_admin=FORBIDDEN), {"deadline": None}),  # facilitators
+    ("advance", MOVE_ON, {"revision": REVISION}),
+    ("close", MOVE_ON, {"revision": REVISION, "reason": "Hors sujet."}),
+    ("judge", NOT_NOW, {"revision": REVISION, "objection_id": 1, "verdict": "valid",
+                        "reason": "Connue."}),
+    ("open-object-round", NOT_NOW, {"revision": REVISION}),
+    ("close-round", NOT_NOW, {"revision": REVISION}),
+    ("publish", OWN, {"revision": REVISION, "driver": "Pourquoi", "body": "Autrement."}),
+    ("withdraw", OWN, {"revision": REVISION}),
+]  # fmt: skip
 # A decision: the scenario's proposal is adopted first (see _request).
 FACILITATORS = roles(
     anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, member=FORBIDDEN,
@@ -183,8 +216,9 @@ RULES = [
          url="/api/v1/spaces/alpha/proposals", json=NEW_PROPOSAL),
     Rule("GET", "/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}", API_VIEW_SPACE,
          url="/api/v1/spaces/alpha/proposals/{proposal_id}"),
-    Rule("POST", "/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}", ASK,
-         url="/api/v1/spaces/alpha/proposals/{proposal_id}/steps/ask", json={"text": "Où ?"}),
+    *(Rule("POST", f"/api/v1/spaces/{{slug:str}}/proposals/{{proposal_id:int}}/steps/{verb}",
+           outcomes, json=body, url=f"/api/v1/spaces/alpha/proposals/{{proposal_id}}/steps/{verb}")
+      for verb, outcomes, body in API_STEPS),
     # The decision register.
     Rule("GET", "/s/{slug:str}/decisions", VIEW_SPACE, url="/s/alpha/decisions?q=jardin"),
     Rule("GET", "/s/{slug:str}/decisions/export", VIEW_SPACE,

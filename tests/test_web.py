@@ -71,7 +71,7 @@ async def test_language_switch_never_redirects_elsewhere(client: Client, target:
 async def test_language_switch_refuses_unknown_language(client: Client) -> None:
     token = csrf_from((await client.get("/")).text)
     response = await client.post("/lang", data={"lang": "de", "_csrf_token": token})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "lang=" not in response.headers.get("set-cookie", "")
 
 
@@ -166,7 +166,7 @@ def app(app: Litestar) -> Litestar:
 
 async def test_api_validation_errors_name_the_field(client: Client) -> None:
     response = await client.post("/api/v1/things", json={"name": "x", "size": "big"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.json()
     assert body["code"] == "validation_failed"
     assert any("size" in error["field"] for error in body["errors"]), body

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from consentir.errors import N_, DomainError
+from consentir.web import boundary
 
 BAD_CURSOR = N_("This page address is not valid.")
 
@@ -14,11 +15,16 @@ def encode(when: datetime, ident: int) -> str:
 
 
 def decode(cursor: str | None) -> tuple[datetime, int] | tuple[None, None]:
-    """(timestamp, id) to continue after; (None, None) for the first page; 400 if garbled."""
+    """(timestamp, id) to continue after; (None, None) for the first page. A garbled cursor
+    is a 400; one that reads but that no row can have made (a date outside the boundary's
+    window, an id beyond bigint) a 422, before PostgreSQL sees it."""
     if not cursor:
         return None, None
     try:
-        when, ident = cursor.rsplit("~", 1)
-        return datetime.fromisoformat(when), int(ident)
+        text, number = cursor.rsplit("~", 1)
+        when, ident = datetime.fromisoformat(text), int(number)
     except ValueError:
         raise DomainError("bad_cursor", BAD_CURSOR, status=400) from None
+    if not boundary.in_window(when) or not 1 <= ident <= boundary.INT64_MAX:
+        raise DomainError("bad_cursor", BAD_CURSOR, status=422, field="after")
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)), ident

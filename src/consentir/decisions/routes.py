@@ -33,6 +33,7 @@ from consentir.markdown import render as render_markdown
 from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, require
 from consentir.spaces.store import SpaceView
+from consentir.web import boundary
 from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.i18n import gettext
 
@@ -98,9 +99,14 @@ def read_filters(query: Query) -> Filters:
     for name in DATE_FIELDS:
         raw = getattr(query, name)
         try:
-            days[name] = date.fromisoformat(raw) if raw else None
+            day = date.fromisoformat(raw) if raw else None
         except ValueError:
             errors[name] = gettext(BAD_DATE) % {"example": "2026-03-31"}
+            continue
+        if day is not None and not boundary.in_window(day):
+            errors[name] = gettext(boundary.OUT_OF_WINDOW) % boundary.window_params()
+            continue
+        days[name] = day
     start, end = days.get("adopted_from"), days.get("adopted_to")
     if start and end and end < start:
         errors["adopted_to"] = gettext(BAD_PERIOD)

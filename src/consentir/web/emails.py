@@ -33,4 +33,5 @@ def compose_with(engine: _Templates, template: str, locale: str, **context: Any)
     finally:
         current_locale.reset(token)
     subject, _, body = text.strip().partition("\n")
-    return subject.strip(), body.strip() + "\n"
+    # One line whatever the names in it hold (a CR stored before the boundary refused it).
+    return " ".join(subject.split()), body.strip() + "\n"

@@ -10,17 +10,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
+from datetime import date
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 from msgspec.inspect import type_info
 
 from consentir.errors import DomainError
+from consentir.web import boundary
 from consentir.web.i18n import gettext
 
 S = TypeVar("S", bound=msgspec.Struct)
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# `(?![\s\S])`: the end of the text (Python's `$` would accept a final newline).
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+(?![\s\S])"
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
 
 FieldErrors = dict[str, str]
@@ -34,17 +38,31 @@ class FormInvalid(Exception):
 
 
 def _meta(annotation: Any) -> msgspec.Meta | None:
-    if get_origin(annotation) is Annotated:
-        for extra in get_args(annotation)[1:]:
-            if isinstance(extra, msgspec.Meta):
-                return extra
-    return None
+    """The field's constraints, merged (`Annotated[OneLine, Meta(max_length=…)]` has two)."""
+    if get_origin(annotation) is not Annotated:
+        if get_origin(annotation) in (Union, UnionType):  # `X | None`
+            inner = [a for a in get_args(annotation) if a is not type(None)]
+            return _meta(inner[0]) if len(inner) == 1 else None
+        return None
+    merged: dict[str, Any] = {}
+    for extra in get_args(annotation)[1:]:
+        if isinstance(extra, msgspec.Meta):
+            merged.update({k: v for k, v in _constraints(extra).items() if v is not None})
+    return msgspec.Meta(**merged) if merged else None
+
+
+def _constraints(meta: msgspec.Meta) -> dict[str, Any]:
+    names = ("ge", "le", "min_length", "max_length", "pattern")
+    return {name: getattr(meta, name) for name in names}
 
 
 def _explain(annotation: Any, value: str) -> str:
     """The message for a value that failed its field's constraints."""
     meta = _meta(annotation)
     if meta is not None:
+        problem = boundary.text_problem(value) if meta.pattern else None
+        if problem is not None:
+            return gettext(problem)
         if meta.pattern == EMAIL_PATTERN:
             return gettext("Enter an email address, like name@example.org.")
         if meta.max_length is not None and len(value) > meta.max_length:
@@ -72,12 +90,20 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
     info = type_info(struct)
     assert isinstance(info, msgspec.inspect.StructType)
     hints = {field.name: field for field in info.fields}
+    # NUL reaches no handler, not even through a field the Struct does not declare
+    # (an idempotency key, a return address): PostgreSQL refuses it in text.
+    errors: FieldErrors = {
+        key if key in hints else "__all__": gettext(boundary.NOT_ALLOWED)
+        for key, value in data.items()
+        if any("\x00" in _text(v) for v in (value if isinstance(value, list) else [value]))
+    }
     annotations = get_type_hints(struct, include_extras=True)
-    errors: FieldErrors = {}
     clean: dict[str, Any] = {}
     for name, field in hints.items():
         annotation = annotations[name]
         raw = values.get(name)
+        if name in errors:
+            continue
         if _is_bool(field.type):
             clean[name] = raw is not None and raw.lower() in _TRUE
             continue
@@ -88,6 +114,10 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
                 clean[name] = msgspec.convert([v for v in items if v], annotation, strict=False)
             except msgspec.ValidationError:
                 errors[name] = gettext("This value is not valid.")
+                continue
+            problem = next(filter(None, map(_out_of_range, clean[name])), None)
+            if problem:
+                errors[name] = problem
             continue
         if raw is not None and _has_datetime(field.type) and _MINUTES.fullmatch(raw.strip()):
             raw = raw.strip() + ":00"  # <input type="datetime-local"> sends no seconds
@@ -100,6 +130,10 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
             clean[name] = msgspec.convert(value, annotation, strict=False)
         except msgspec.ValidationError:
             errors[name] = _explain(annotation, value)
+            continue
+        problem = _out_of_range(clean[name])
+        if problem:
+            errors[name] = problem
     if errors:
         raise FormInvalid(errors, values)
     try:
@@ -109,6 +143,16 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
 
 
 _MINUTES = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _out_of_range(value: Any) -> str | None:
+    """What the boundary refuses in any field whatever its declaration: a date outside the
+    window, an integer no column can hold."""
+    if isinstance(value, date) and not boundary.in_window(value):
+        return gettext(boundary.OUT_OF_WINDOW) % boundary.window_params()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > boundary.INT64_MAX:
+        return gettext("This value is not valid.")
+    return None
 
 
 def _text(value: Any) -> str:

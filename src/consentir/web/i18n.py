@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -108,7 +108,10 @@ def format_when(value: datetime, form: str = "medium") -> str:
 # a round's, a register's), so each formatted date is kept.
 @lru_cache(maxsize=8192)
 def _format_when(value: datetime, form: str, locale: str, zone: ZoneInfo) -> str:
-    return format_datetime(value, format=form, tzinfo=zone, locale=_babel_locale(locale))
+    try:
+        return format_datetime(value, format=form, tzinfo=zone, locale=_babel_locale(locale))
+    except OverflowError:  # past year 9999 in the display zone (stored before any check)
+        return format_datetime(value, format=form, tzinfo=UTC, locale=_babel_locale(locale))
 
 
 def format_day(value: date, form: str = "long") -> str:

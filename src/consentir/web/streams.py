@@ -7,20 +7,20 @@ from typing import Any
 import asyncpg
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
 from litestar.response import Stream
 
 from consentir import live
 from consentir.spaces.store import SpaceView
+from consentir.web import boundary, openapi
 
 
-@get("/live/s/{slug:str}", include_in_schema=False)
+@get("/live/s/{slug:str}", **openapi.STREAM)  # type: ignore[arg-type]
 async def space_stream(
     request: Request[Any, Any, Any],
     here: NamedDependency[SpaceView],
     hub: NamedDependency[live.Hub],
     pool: NamedDependency[asyncpg.Pool],
-    after: FromQuery[int | None] = None,
+    after: boundary.EventIdQuery = None,
 ) -> Stream:
     """What happens in the space, as it commits. Only for those who may see the space (the
     `here` dependency answers 404 or 403 otherwise). `Last-Event-ID` (sent by browsers when
