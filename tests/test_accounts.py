@@ -4,13 +4,17 @@ email, profile, API tokens, and forms that answer mistakes next to the field."""
 from __future__ import annotations
 
 import re
+import statistics
+import time
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 import pytest
+from argon2 import PasswordHasher
 
 from consentir import db
 from consentir.accounts import store as accounts
+from consentir.credentials import PASSWORD_HASHER
 from tests.scenario import PASSWORD, Scenario
 from tests.smtp import Received
 from tests.web import Client, act_as, csrf_token, field_error, post_form
@@ -73,6 +77,78 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(
     assert "ne correspondent à aucun compte" in response.text or "do not match" in response.text
     assert 'value="' + email + '"' in response.text  # the email is kept, the password not
     assert "not the password" not in response.text
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hash behind every argon2 verification (the real one still runs)."""
+    seen: list[str] = []
+    real = PasswordHasher.verify
+
+    def counted(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        seen.append(hash if isinstance(hash, str) else hash.decode())
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    return seen
+
+
+async def test_unknown_accounts_cost_the_same_password_work(
+    scenario_client: Client, scenario_database: tuple[str, Scenario], verifications: list[str]
+) -> None:
+    """No timing tells a known email from an unknown one: each sign-in verifies one argon2
+    hash with the same parameters, whether the account exists, has no password, or not."""
+    conn = await db.connect(scenario_database[0])
+    try:
+        async with conn.transaction():
+            await accounts.create_user(
+                conn, email="nopassword@example.org", name="No password", password_hash=None
+            )
+    finally:
+        await conn.close()
+    emails = ["member@example.org", "nobody@example.org", "nopassword@example.org"]
+    for email in emails:
+        assert (await sign_in(scenario_client, email, "not the password")).status_code == 400
+    assert len(verifications) == len(emails), verifications
+    parameters = {hash.rsplit("$", 2)[0] for hash in verifications}
+    assert parameters == {PASSWORD_HASHER.hash("x").rsplit("$", 2)[0]}
+
+
+async def test_unknown_accounts_take_as_long_to_answer(scenario_client: Client) -> None:
+    """The same, by the clock, with a generous margin (a loaded machine stays well within)."""
+
+    async def timed(email: str) -> float:
+        start = time.perf_counter()
+        assert (await sign_in(scenario_client, email, "not the password")).status_code == 400
+        return time.perf_counter() - start
+
+    known: list[float] = []
+    unknown: list[float] = []
+    for n in range(4):  # under the per-account limit of 5; alternated against drift
+        known.append(await timed("member@example.org"))
+        unknown.append(await timed(f"nobody{n}@example.org"))
+    assert statistics.median(unknown) >= 0.5 * statistics.median(known), (known, unknown)
+
+
+async def test_sign_in_brings_an_old_hash_to_todays_parameters(
+    scenario_client: Client, world: Scenario, scenario_database: tuple[str, Scenario]
+) -> None:
+    old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    stored = "SELECT password_hash FROM users WHERE id = $1"
+    await query(
+        scenario_database[0],
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        world.user_ids["member"],
+        old,
+    )
+    response = await sign_in(scenario_client, "member@example.org", PASSWORD)
+    assert response.status_code == 303
+    new = await query(scenario_database[0], stored, world.user_ids["member"])
+    assert isinstance(new, str) and new != old
+    assert new.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    act_as(scenario_client, world, "member")  # the sessions it had are kept
+    assert (await scenario_client.get("/profile")).status_code == 200
+    assert (await sign_in(scenario_client, "member@example.org", PASSWORD)).status_code == 303
 
 
 async def test_sign_in_form_errors_are_next_to_the_field(scenario_client: Client) -> None:
@@ -285,13 +361,13 @@ async def test_sign_up_when_open_confirms_by_email(
             "/signup",
             {"name": "Dup", "email": "member@example.org", "password": "long enough pw"},
         )
-        assert taken.status_code == 422
-        assert field_error(taken.text, "email")
         ok = await post_form(
             client,
             "/signup",
             {"name": "Zoé", "email": "zoe@example.org", "password": "long enough pw"},
         )
+        assert taken.status_code == 422
+        assert field_error(taken.text, "email")
         assert ok.status_code == 303
         await deliver()
         [message] = smtp_server.messages
@@ -352,7 +428,7 @@ async def test_api_validation_errors_are_problem_json_with_fields(
     response = await scenario_client.post(
         "/api/v1/spaces/alpha/invitations", json={"email": "nope"}, headers=headers
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.json()
     assert body["code"] == "validation_failed"
     assert any("email" in error["field"] for error in body["errors"])

@@ -1,5 +1,6 @@
 """The sign-in limit holds across processes: it is counted in PostgreSQL, not in memory."""
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from consentir import ratelimit
+from consentir import db, ratelimit
 from tests.helpers import TEST_SECRET, free_port, serve, stop, wait_for_health
 
 
@@ -56,3 +57,37 @@ async def test_counts_start_again_in_a_new_window(conn: asyncpg.Connection) -> N
     fresh = await ratelimit.peek(conn, limit, "ada@example.org")
     assert fresh.hits == 0 and not fresh.exceeded
     assert await ratelimit.prune(conn, older_than_seconds=60) == 1
+
+
+async def test_concurrent_takes_never_pass_the_limit(database: str) -> None:
+    """Twenty takes on ten connections at once: exactly five granted, as many as the limit."""
+    limit = ratelimit.Limit("test", max_hits=5, window_seconds=60)
+    pool = await db.create_pool(database, min_size=10, max_size=10)
+    try:
+
+        async def take() -> ratelimit.Reservation:
+            async with pool.acquire() as conn:
+                return await ratelimit.take(conn, (limit, "ada@example.org"))
+
+        results = await asyncio.gather(*(take() for _ in range(20)))
+    finally:
+        await pool.close()
+    granted = [r for r in results if r.granted]
+    assert sorted(r.counts[0].hits for r in granted) == [1, 2, 3, 4, 5]
+    assert [r.counts[0].hits for r in results if not r.granted] == [5] * 15
+    assert all(0 < r.retry_after <= 60 for r in results)
+
+
+async def test_a_refused_take_leaves_every_counter_as_it_was(conn: asyncpg.Connection) -> None:
+    account = ratelimit.Limit("account", max_hits=5, window_seconds=60)
+    address = ratelimit.Limit("address", max_hits=1, window_seconds=60)
+    first = await ratelimit.take(conn, (account, "ada@example.org"), (address, "10.0.0.1"))
+    assert first.granted and first.last_allowed  # the address's only attempt
+    second = await ratelimit.take(conn, (account, "ada@example.org"), (address, "10.0.0.1"))
+    assert not second.granted
+    assert (await ratelimit.peek(conn, account, "ada@example.org")).hits == 1
+    await ratelimit.give_back(conn, first)
+    assert (await ratelimit.peek(conn, account, "ada@example.org")).hits == 0
+    assert (await ratelimit.peek(conn, address, "10.0.0.1")).hits == 0
+    third = await ratelimit.take(conn, (account, "Ada@Example.org"), (address, "10.0.0.1"))
+    assert third.granted and not any(c.hits > 1 for c in third.counts)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -20,9 +22,11 @@ from consentir.credentials import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 from consentir.errors import N_, DomainError
+from consentir.web import boundary
 from consentir.web.auth import session_cookie, session_token, signed_in_user
 from consentir.web.emails import compose
 from consentir.web.forms import Email, FormInvalid, field_error, parse_form
@@ -33,12 +37,16 @@ FormData = URLEncodedBody[dict[str, Any]]
 Password = Annotated[
     str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=100)]
 
 SIGNIN_PER_ACCOUNT = ratelimit.Limit("signin-account", max_hits=5, window_seconds=900)
 SIGNIN_PER_ADDRESS = ratelimit.Limit("signin-address", max_hits=30, window_seconds=900)
 RESET_PER_ACCOUNT = ratelimit.Limit("reset-account", max_hits=3, window_seconds=3600)
 RESET_PER_ADDRESS = ratelimit.Limit("reset-address", max_hits=10, window_seconds=3600)
+SIGNUP_PER_ACCOUNT = ratelimit.Limit("signup-account", max_hits=3, window_seconds=3600)
+SIGNUP_PER_ADDRESS = ratelimit.Limit("signup-address", max_hits=10, window_seconds=3600)
+
+log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = N_("This email and password do not match an account.")
 TOO_MANY = N_("Too many attempts. Please wait %(minutes)s minutes and try again.")
@@ -80,32 +88,36 @@ async def signin(
             "accounts/signin.html", 422, form=invalid, next=local_path(data.get("next", "/"))
         )
     address = _client(request)
+    # The attempt is counted before the password is checked, so that a burst of concurrent
+    # attempts gets no more than the limits through; a successful one is given back below.
     async with db.transaction(pool) as conn:
-        counts = [
-            await ratelimit.peek(conn, SIGNIN_PER_ACCOUNT, form.email),
-            await ratelimit.peek(conn, SIGNIN_PER_ADDRESS, address),
-        ]
-        found = await store.user_by_email(conn, form.email)
-    blocked = [c for c in counts if c.hits >= c.limit.max_hits]
-    if blocked:
-        minutes = max(1, max(c.retry_after for c in blocked) // 60)
-        message = gettext(TOO_MANY) % {"minutes": minutes}
-        problem = FormInvalid({"__all__": message}, data)
-        response = _page("accounts/signin.html", 429, form=problem, next=local_path(form.next))
-        response.headers["Retry-After"] = str(max(c.retry_after for c in blocked))
-        return response
+        attempt = await ratelimit.take(
+            conn, (SIGNIN_PER_ACCOUNT, form.email), (SIGNIN_PER_ADDRESS, address)
+        )
+        found = await store.user_by_email(conn, form.email) if attempt.granted else None
+    if not attempt.granted:
+        return _too_many(
+            "accounts/signin.html",
+            attempt,
+            FormInvalid({}, {"email": form.email}),
+            next=local_path(form.next),
+        )
     user, password_hash = found if found else (None, None)
-    if user is None or not await verify_password(password_hash, form.password):
-        async with db.transaction(pool) as conn:
-            hits = [
-                await ratelimit.hit(conn, SIGNIN_PER_ACCOUNT, form.email),
-                await ratelimit.hit(conn, SIGNIN_PER_ADDRESS, address),
-            ]
-            if any(h.hits == h.limit.max_hits for h in hits):
+    # Always one argon2 verification (against a dummy hash when there is no account or no
+    # password), so that the answer takes as long whether the email is known or not.
+    matches = await verify_password(password_hash, form.password)
+    if user is None or not matches:
+        if attempt.last_allowed:
+            async with db.transaction(pool) as conn:
                 await journal_blocked(conn, user, form.email, address)
         problem = FormInvalid({"__all__": gettext(BAD_CREDENTIALS)}, {"email": form.email})
         return _page("accounts/signin.html", 400, form=problem, next=local_path(form.next))
+    assert password_hash is not None  # it matched
+    rehashed = await hash_password(form.password) if needs_rehash(password_hash) else None
     async with db.transaction(pool) as conn:
+        await ratelimit.give_back(conn, attempt)
+        if rehashed:
+            await store.upgrade_password_hash(conn, user.id, password_hash, rehashed)
         token = await store.start_session(
             conn,
             user,
@@ -115,6 +127,17 @@ async def signin(
     return Redirect(
         local_path(form.next), status_code=303, cookies=[session_cookie(settings, token)]
     )
+
+
+def _too_many(
+    template: str, refused: ratelimit.Reservation, problem: FormInvalid, **context: Any
+) -> Template:
+    """The form again, 429, saying how long to wait, with `Retry-After`."""
+    minutes = max(1, refused.retry_after // 60)
+    problem.errors = {"__all__": gettext(TOO_MANY) % {"minutes": minutes}}
+    response = _page(template, 429, form=problem, **context)
+    response.headers["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 async def journal_blocked(conn: db.Connection, user: User | None, email: str, address: str) -> None:
@@ -155,7 +178,7 @@ class SignUp(msgspec.Struct):
 async def signup_form(settings: NamedDependency[Settings]) -> Template:
     if not settings.signup_open:
         raise NotFoundException()
-    return _page("accounts/signup.html", form=None)
+    return _page("accounts/signup.html", form=None, sent=None)
 
 
 @post("/signup")
@@ -165,28 +188,36 @@ async def signup(
     pool: NamedDependency[asyncpg.Pool],
     settings: NamedDependency[Settings],
 ) -> Response[Any]:
+    """A new account, signed in at once, with a link to confirm its email address. Limited
+    per address and per client, since each sends an email."""
     if not settings.signup_open:
         raise NotFoundException()
     try:
         form = parse_form(SignUp, data)
+    except FormInvalid as invalid:
+        return _page("accounts/signup.html", 422, form=invalid, sent=None)
+    async with db.transaction(pool) as conn:
+        attempt = await ratelimit.take(
+            conn, (SIGNUP_PER_ACCOUNT, form.email), (SIGNUP_PER_ADDRESS, _client(request))
+        )
+    if not attempt.granted:
+        problem = _with_values(FormInvalid({}, {}), data)
+        return _too_many("accounts/signup.html", attempt, problem, sent=None)
+    try:
         password_hash = await hash_password(form.password)
         async with db.transaction(pool) as conn:
             user = await store.create_user(
-                conn,
-                email=form.email,
-                name=form.name,
-                password_hash=password_hash,
+                conn, email=form.email, name=form.name, password_hash=password_hash,
                 locale=_locale(),
-            )
+            )  # fmt: skip
             await send_confirmation(conn, request, settings, user)
             token = await store.start_session(
                 conn, user, replaces=session_token(request),
                 user_agent=request.headers.get("user-agent"),
             )  # fmt: skip
-    except FormInvalid as invalid:
-        return _page("accounts/signup.html", 422, form=invalid)
     except DomainError as error:
-        return _page("accounts/signup.html", 422, form=_with_values(field_error(error), data))
+        problem = _with_values(field_error(error), data)
+        return _page("accounts/signup.html", 422, form=problem, sent=None)
     return Redirect("/", status_code=303, cookies=[session_cookie(settings, token)])
 
 
@@ -236,17 +267,26 @@ async def forgot(
     except FormInvalid as invalid:
         return _page("accounts/forgot.html", 422, form=invalid, sent=False)
     async with db.transaction(pool) as conn:
-        hits = [
-            await ratelimit.hit(conn, RESET_PER_ACCOUNT, form.email),
-            await ratelimit.hit(conn, RESET_PER_ADDRESS, _client(request)),
-        ]
-        exceeded = [h for h in hits if h.exceeded]
-        if exceeded:
-            minutes = max(1, max(h.retry_after for h in exceeded) // 60)
-            problem = FormInvalid({"__all__": gettext(TOO_MANY) % {"minutes": minutes}}, data)
-            return _page("accounts/forgot.html", 429, form=problem, sent=False)
-        found = await store.user_by_email(conn, form.email)
-        if found is not None:
+        attempt = await ratelimit.take(
+            conn, (RESET_PER_ACCOUNT, form.email), (RESET_PER_ADDRESS, _client(request))
+        )
+    if not attempt.granted:
+        return _too_many("accounts/forgot.html", attempt, FormInvalid({}, data), sent=False)
+    # The same answer whether or not the address has an account, and at the same moment:
+    # the link is issued and queued after the answer is sent, so that its work cannot be timed.
+    send = BackgroundTask(send_reset_link, pool, request, settings, form.email)
+    return Template("accounts/forgot.html", context={"form": None, "sent": True}, background=send)
+
+
+async def send_reset_link(
+    pool: asyncpg.Pool, request: Request[Any, Any, Any], settings: Settings, email: str
+) -> None:
+    """Issue a reset link and queue its email, if `email` has an account."""
+    try:
+        async with db.transaction(pool) as conn:
+            found = await store.user_by_email(conn, email)
+            if found is None:
+                return
             user = found[0]
             token = await store.issue_link(conn, user.id, "reset_password")
             subject, body = compose(
@@ -254,8 +294,8 @@ async def forgot(
                 link=f"{settings.public_url}/password/reset/{token}",
             )  # fmt: skip
             await mail.enqueue(conn, to=user.email, subject=subject, body=body)
-    # The same answer whether or not the address has an account.
-    return _page("accounts/forgot.html", form=None, sent=True)
+    except Exception:  # the person already has their answer: nobody else would see it
+        log.exception("password reset link not issued")
 
 
 class NewPassword(msgspec.Struct):

@@ -242,6 +242,18 @@ async def set_password(conn: Connection, user_id: int, password_hash: str) -> No
     )
 
 
+async def upgrade_password_hash(conn: Connection, user_id: int, old: str, new: str) -> None:
+    """Replace a hash made with older argon2 parameters by one made with today's (possible
+    only at sign-in, when the password is known): every account then costs the same work to
+    check, so an old hash's timing cannot single it out. Nothing else changes: sessions stay."""
+    await conn.execute(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+        user_id,
+        old,
+        new,
+    )
+
+
 async def confirm_email(conn: Connection, user_id: int) -> None:
     await conn.execute(
         "UPDATE users SET email_confirmed_at = coalesce(email_confirmed_at, now()) WHERE id = $1",
