@@ -6,7 +6,7 @@ import inspect
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from consentir import db, mail
 from consentir.config import ConfigError
 from consentir.mail import MailSettings, mail_settings_from_env
 from tests.helpers import free_port
-from tests.smtp import LOGIN, PASSWORD, Received
+from tests.smtp import LOGIN, PASSWORD, Received, _serve
 
 FROM = "Consentir <ne-pas-repondre@consentir.example>"
 TO = "camille@example.org"
@@ -323,6 +323,58 @@ async def test_starttls_without_login_when_offered(
     assert smtp_tls_server.encrypted == [True] and smtp_tls_server.logins == []
 
 
+class Refusing(Received):
+    """A server that refuses one mailbox (550), as a real one does for an address it does
+    not know, and takes every other."""
+
+    refused = "nobody@example.org"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address == self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[Received]:
+    yield from _serve(Refusing(), auth_require_tls=False)
+
+
+async def test_a_refused_message_backs_off_and_the_others_go(
+    conn: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    refusing_server: Received,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bad = await queue(conn, to=Refusing.refused)
+    good = [await queue(conn, subject=f"Message {n}") for n in range(3)]
+    server = smtp(refusing_server.port)
+    with caplog.at_level(logging.WARNING, logger="consentir.tasks"):
+        assert await mail.deliver_due(pool, server) == 3  # the first in line fails alone
+    assert [m["Subject"] for m in refusing_server.messages] == [f"Message {n}" for n in range(3)]
+    for outbox_id in good:
+        assert (await row(conn, outbox_id))["sent_at"] is not None
+    stored = await row(conn, bad)
+    assert (stored["attempts"], stored["sent_at"], stored["failed_at"]) == (1, None, None)
+    assert stored["last_error"].startswith("SMTPRecipientsRefused: {'nobody@example.org': (550")
+    assert 55 < stored["wait"] <= 60
+    (line,) = [r for r in caplog.records if r.name == "consentir.tasks"]
+    assert line.exc_info is None and f"mail: row {bad} failed (attempt 1 of 8)" in line.getMessage()
+
+    for _attempt in range(2, 9):  # each time its back-off has passed
+        await make_due(conn)
+        assert await mail.deliver_due(pool, server) == 0
+    stored = await row(conn, bad)
+    assert stored["attempts"] == 8 and stored["failed_at"] is not None, "set aside"
+    await make_due(conn)
+    await queue(conn, subject="Later")
+    assert await mail.deliver_due(pool, server) == 1
+    assert (await row(conn, bad))["attempts"] == 8
+
+
 # --- the sender loop ---------------------------------------------------------------------
 
 
@@ -338,10 +390,14 @@ async def test_sender_loop_survives_errors_and_stops_when_told(
         sender = asyncio.create_task(
             mail.run_sender(pool, smtp(smtp_server.port), interval=0.05, stop=stop)
         )
+        sender.add_done_callback(lambda _: stop.set())
         await until(lambda: any(r.levelno == logging.ERROR for r in caplog.records))
         error = next(r for r in caplog.records if r.levelno == logging.ERROR)
-        assert "delivery round failed" in error.getMessage()
+        assert "mail: pass failed" in error.getMessage()
         assert error.exc_info is not None and "outbox" in str(error.exc_info[1])
+        await asyncio.sleep(0.5)  # ten more failed passes, the same way: not logged again
+        failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert failures == [error], "one traceback, not one per pass"
         assert not sender.done()
 
         await conn.execute("ALTER TABLE outbox_elsewhere RENAME TO outbox")

@@ -5,14 +5,15 @@ that caused it commits. `deliver_due` sends what is due: it claims rows in one s
 statement (SKIP LOCKED, so several workers never take the same row) that also leases them
 for a few minutes, sends outside any transaction, then records each outcome. A sender that
 dies in between leaves its rows to be tried again when the lease ends: delivery is at least
-once, and a message keeps one Message-ID across attempts. Without SMTP_HOST (development)
-a message is written to the log instead of being sent.
+once, and a message keeps one Message-ID across attempts. Each message is tried on its
+own: one that fails is tried again after a back-off and, after the last attempt, set aside
+with its error (the policy every background task follows, tasks.py), while the others go
+out. Without SMTP_HOST (development) a message is written to the log instead of being sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import smtplib
 import ssl
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Protocol
 import asyncpg
 import msgspec
 
+from consentir import tasks
 from consentir.config import ConfigError
 from consentir.db import Connection
 
@@ -41,12 +43,11 @@ ENVIRONMENT = {
 }
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
-MAX_ATTEMPTS = 8
-BACKOFF_FIRST = 60.0  # seconds before the second attempt; doubled after each failure…
-BACKOFF_CAP = 3600.0  # …up to one hour
+# 1, 2, 4 … minutes between attempts, at most an hour; 8 attempts in all.
+RETRY = tasks.Retry(max_attempts=8, first=60.0, cap=3600.0)
+MAX_ATTEMPTS = RETRY.max_attempts
 LEASE = 300.0  # a claimed row is left alone this long while its sender works on it
 SMTP_TIMEOUT = 30.0  # seconds for each exchange with the SMTP server
-_ERROR_LENGTH = 2000
 
 
 class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -241,7 +242,7 @@ def _transport(settings: MailSettings) -> _Transport:
 
 def backoff(attempts: int) -> float:
     """Seconds to wait after the `attempts`-th failed attempt: 1, 2, 4 … minutes, at most 1 h."""
-    return min(BACKOFF_FIRST * 2.0 ** (attempts - 1), BACKOFF_CAP)
+    return RETRY.backoff(attempts)
 
 
 # A last attempt whose lease ended with no outcome recorded: its sender died.
@@ -299,32 +300,39 @@ async def deliver_due(pool: asyncpg.Pool, settings: MailSettings, *, limit: int 
                 # Well before the lease ends, so no other sender can take a row we still hold.
                 await pool.execute(_RELEASE, [r["id"] for r in rows[index:]])
                 break
-            try:
-                await transport.send(build_message(row, settings))
-            except Exception as exc:
-                await _record_failure(pool, row, exc)
-            else:
-                await pool.execute(_MARK_SENT, row["id"])
-                sent += 1
+            sent += await _deliver_one(pool, transport, row, settings)
     finally:
         await transport.close()
     return sent
 
 
-async def _record_failure(pool: asyncpg.Pool, row: asyncpg.Record, exc: Exception) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
-    attempts: int = row["attempts"]
-    final = attempts >= MAX_ATTEMPTS
-    await pool.execute(_MARK_FAILED, row["id"], error, backoff(attempts), final)
-    log.warning(
-        "mail %s failed (attempt %s of %s%s): %s",
-        row["id"],
-        attempts,
-        MAX_ATTEMPTS,
-        ", giving up" if final else "",
-        error,
-        extra={"outbox_id": row["id"]},
-    )
+async def _deliver_one(
+    pool: asyncpg.Pool, transport: _Transport, row: asyncpg.Record, settings: MailSettings
+) -> int:
+    """Send one claimed message and record its outcome: 1 if it went out. Whatever fails
+    here stays with this message; the batch goes on."""
+    try:
+        await transport.send(build_message(row, settings))
+    except Exception as exc:
+        error = tasks.describe(exc)
+        attempts: int = row["attempts"]
+        final = attempts >= MAX_ATTEMPTS
+        tasks.log_failure("mail", row["id"], attempts, RETRY, error)
+        # Not recorded (database lost meanwhile): the lease ends and the attempt counts.
+        await _record(pool, _MARK_FAILED, row["id"], error, backoff(attempts), final)
+        return 0
+    return 1 if await _record(pool, _MARK_SENT, row["id"]) else 0
+
+
+async def _record(pool: asyncpg.Pool, statement: str, *args: object) -> bool:
+    """Write a message's outcome; a failure to write it is logged, never raised, so that it
+    does not stop the batch (the row is tried again once its lease ends)."""
+    try:
+        await pool.execute(statement, *args)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("mail %s: outcome not recorded: %s", args[0], tasks.describe(exc))
+        return False
+    return True
 
 
 async def run_sender(
@@ -336,14 +344,9 @@ async def run_sender(
     limit: int = 20,
 ) -> None:
     """Deliver due messages every `interval` seconds (at once while batches come full)
-    until `stop` is set. A failing round is logged; the loop goes on."""
-    while not stop.is_set():
-        try:
-            sent = await deliver_due(pool, settings, limit=limit)
-        except Exception:
-            log.exception("mail delivery round failed; next one in %s s", interval)
-            sent = 0
-        if sent >= limit:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    until `stop` is set. A failing pass is logged; the loop goes on."""
+
+    async def deliver() -> bool:
+        return await deliver_due(pool, settings, limit=limit) >= limit
+
+    await tasks.every("mail", interval, stop, deliver)

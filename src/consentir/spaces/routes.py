@@ -28,12 +28,13 @@ from consentir.markdown import render as render_markdown
 from consentir.spaces import store
 from consentir.spaces.rules import ROLE_NAMES, Action, Role, allowed, require
 from consentir.spaces.store import Signature, SpaceSettings, SpaceView
+from consentir.web import boundary, idempotency
 from consentir.web.auth import current_user, instance_admin, session_cookie, session_token
 from consentir.web.emails import compose
 from consentir.web.forms import Email, FormInvalid, field_error, parse_form, slugify
 
 FormData = URLEncodedBody[dict[str, Any]]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=100)]
 RoleName = Literal["member", "facilitator", "admin"]
 
 
@@ -113,11 +114,11 @@ async def space_home(
     )
 
 
-SpaceName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+SpaceName = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=120)]
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, msgspec.Meta(min_length=2, max_length=60, pattern=SLUG_PATTERN)]
 DecisionPrefix = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{1,10}$")]
-Description = Annotated[str, msgspec.Meta(max_length=5000)]
+Description = Annotated[boundary.Text, msgspec.Meta(max_length=5000)]
 ReviewDelay = Annotated[int, msgspec.Meta(ge=1, le=60)]
 
 
@@ -202,7 +203,7 @@ async def create_child(
 class SettingsForm(msgspec.Struct):
     name: SpaceName
     decision_prefix: DecisionPrefix
-    version: int
+    version: boundary.Int32
     description: Description = ""
     review_delay_months: ReviewDelay = 6
     silence_is_consent: bool = False
@@ -274,6 +275,7 @@ async def _members_page(
         )
     context.setdefault("form", None)
     context.setdefault("invited", "")
+    context.setdefault("new_key", idempotency.new_key)  # the invitation form's key
     return _page(
         "spaces/members.html", here, status, members=people, pending=pending,
         next_after=next_after, after=after, **context,
@@ -285,7 +287,7 @@ async def members_page(
     here: NamedDependency[SpaceView],
     pool: NamedDependency[asyncpg.Pool],
     invited: FromQuery[str] = "",
-    after: FromQuery[int | None] = None,
+    after: boundary.IdQuery = None,
 ) -> Template:
     return await _members_page(here, pool, invited=invited, after=after)
 
@@ -305,13 +307,17 @@ async def invite(
     settings: NamedDependency[Settings],
 ) -> Response[Any]:
     require(here.standing, Action.INVITE)
+    page = f"/s/{here.space.slug}/members"
     try:
         form = parse_form(InvitationForm, data)
+        async with db.transaction(pool) as conn:
+            # Sent twice (double click): one invitation, one email.
+            if await idempotency.claim_form(conn, me.id, data, page, form) is None:
+                await send_invitation(conn, request, settings, here, me, form.email,
+                                      Role(form.role))  # fmt: skip
     except FormInvalid as invalid:
         return await _members_page(here, pool, status=422, form=invalid)
-    async with db.transaction(pool) as conn:
-        await send_invitation(conn, request, settings, here, me, form.email, Role(form.role))
-    return Redirect(f"/s/{here.space.slug}/members?invited={form.email}", status_code=303)
+    return Redirect(f"{page}?invited={form.email}", status_code=303)
 
 
 async def send_invitation(
@@ -462,9 +468,9 @@ async def sign_charter(
 
 
 class CharterForm(msgspec.Struct):
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=50000)]
-    expected_version: int
-    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    body: Annotated[boundary.Text, msgspec.Meta(min_length=1, max_length=50000)]
+    expected_version: boundary.Int32
+    note: Annotated[boundary.Text, msgspec.Meta(max_length=500)] = ""
 
 
 @get("/s/{slug:str}/charter/edit", name="edit_charter")
@@ -644,7 +650,7 @@ class MemberOut(msgspec.Struct):
     signed_version: int | None
 
 
-class InvitationIn(msgspec.Struct):
+class InvitationIn(boundary.Input):
     email: Email
     role: RoleName = "member"
 
@@ -695,7 +701,7 @@ async def api_members(
     here: NamedDependency[SpaceView],
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
-    after: FromQuery[int | None] = None,
+    after: boundary.IdQuery = None,
 ) -> MemberPage:
     """Alphabetical, 100 at a time; follow `next` for more."""
     async with pool.acquire() as conn:
@@ -717,10 +723,25 @@ async def api_invite(
     pool: NamedDependency[asyncpg.Pool],
     settings: NamedDependency[Settings],
 ) -> Response[InvitationOut]:
+    """Accepts an `Idempotency-Key` header: the same key again sends nothing and returns the
+    first answer (`Idempotent-Replayed: true`)."""
     require(here.standing, Action.INVITE)
+    out = InvitationOut(data.email.lower(), data.role, here.space.slug)
+    key = request.headers.get("idempotency-key")
     async with db.transaction(pool) as conn:
+        if key:
+            request_print = idempotency.fingerprint(
+                "POST", request.url.path, msgspec.json.encode(data)
+            )
+            replay = await idempotency.claim(
+                conn, me.id, key, request_print, status=201, body=msgspec.json.encode(out)
+            )
+            if replay is not None:
+                first = msgspec.json.decode(replay.body, type=InvitationOut)
+                return Response(first, status_code=replay.status,
+                                headers={"idempotent-replayed": "true"})  # fmt: skip
         await send_invitation(conn, request, settings, here, me, data.email, Role(data.role))
-    return Response(InvitationOut(data.email.lower(), data.role, here.space.slug), status_code=201)
+    return Response(out, status_code=201)
 
 
 space_dependency = {"here": Provide(load_space)}
