@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -49,13 +50,18 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
         raise AssertionError("server did not stop on SIGTERM") from None
 
 
-def serve(env: dict[str, str], port: int, *, drop: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
-    """Start `consentir serve` with this process's environment plus `env`, less `drop`."""
+def serve(
+    env: dict[str, str], port: int, *, drop: tuple[str, ...] = (), log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `consentir serve` with this process's environment plus `env`, less `drop`. Its
+    log (stderr) is a pipe, or the file `log` for a server that will write more than a pipe
+    holds (one access-log line per request)."""
     inherited = {k: v for k, v in os.environ.items() if k not in drop}
     full_env = {**inherited, **env, "PORT": str(port), "HOST": "127.0.0.1"}
-    return subprocess.Popen(
-        [*consentir_command(), "serve"],
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log.open("wb") if log else contextlib.nullcontext(subprocess.PIPE) as stderr:
+        return subprocess.Popen(
+            [*consentir_command(), "serve"],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )

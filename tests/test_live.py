@@ -194,39 +194,69 @@ async def test_only_those_who_may_see_the_space_open_its_stream(servers: Servers
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
 
 
-async def test_a_long_catch_up_reads_the_journal_in_pages_until_nothing_is_missing(
-    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("missed", [3, 8])
+async def test_a_replay_is_bounded_beyond_it_the_page_is_told_to_reload(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch, missed: int
 ) -> None:
-    """A stream that missed more than one page of events gets them all, in order, then the
-    live ones (live.stream driven directly, with a real hub and database)."""
+    """A stream that missed up to REPLAY_LIMIT events gets them, in order; one further behind
+    (a forged `Last-Event-ID: 0`, a page open for days) gets one `reload` event carrying the
+    latest id instead of the space's history; then the live events, either way (live.stream
+    driven directly, with a real hub and database)."""
     from consentir import journal, live
 
-    monkeypatch.setattr(live, "REPLAY_LIMIT", 3)
+    monkeypatch.setattr(live, "REPLAY_LIMIT", 5)
     async with pool.acquire() as conn:
         space_id = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'alpha'")
         start = await journal.last_id(conn, space_id)
 
-    async def append(n: int) -> None:
+    async def append(n: int) -> int:
         async with db.transaction(pool) as conn:
-            await journal.append(conn, action="test.ping", subject_type="test",
-                                 subject_id=n, space_id=space_id)  # fmt: skip
+            return await journal.append(conn, action="test.ping", subject_type="test",
+                                        subject_id=n, space_id=space_id)  # fmt: skip
 
-    for n in range(8):
-        await append(n)
+    latest = [await append(n) for n in range(missed)][-1]
     hub = live.Hub(lambda: db.listen_connection(database_url), pool)
     stop = asyncio.Event()
     running = asyncio.create_task(hub.run(stop))
     messages = live.stream(hub, pool, space_id, start)
     try:
         assert (await anext(messages)).startswith(b"retry: 1000")
-        replayed = [await asyncio.wait_for(anext(messages), 5) for _ in range(8)]
-        await append(8)
+        count = missed if missed <= 5 else 1
+        replayed = [await asyncio.wait_for(anext(messages), 5) for _ in range(count)]
+        await append(100)
         live_one = await asyncio.wait_for(anext(messages), 5)
     finally:
         stop.set()
         await running
         await messages.aclose()
     assert hub.streams == 0  # the stream's end unsubscribed it
-    subjects = [int(json.loads(m.split(b"data: ")[1])["subject_id"]) for m in replayed]
-    assert subjects == list(range(8))
-    assert b"event: test-8\n" in live_one
+    if missed <= 5:
+        subjects = [int(json.loads(m.split(b"data: ")[1])["subject_id"]) for m in replayed]
+        assert subjects == list(range(missed))
+    else:
+        assert replayed == [b'id: %d\nevent: reload\ndata: {"id": %d}\n\n' % (latest, latest)]
+    assert b"event: test-100\n" in live_one
+
+
+async def test_a_page_that_asks_for_the_whole_journal_is_told_to_reload(servers: Servers) -> None:
+    """`?after=0` on a space with more than REPLAY_LIMIT events: one `reload`, not a replay."""
+    from consentir import live
+
+    world = servers.world
+    conn = await asyncpg.connect(servers.database_url)
+    try:
+        await conn.execute(
+            "SELECT journal_append(s.id, NULL, 'test.ping', 'test', n, '{}'::jsonb)"
+            " FROM spaces s, generate_series(1, $1) n WHERE s.slug = 'alpha'",
+            live.REPLAY_LIMIT + 1,
+        )
+        latest = await conn.fetchval("SELECT max(id) FROM journal")
+    finally:
+        await conn.close()
+    headers = {"cookie": f"session={world.sessions['member']}"}
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("GET", f"{servers.a}/live/s/alpha?after=0", headers=headers) as response,
+    ):
+        message = await Stream(response).message()
+    assert message == {"id": str(latest), "event": "reload", "data": {"id": latest}}

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from consentir import __version__, db, live, logs, mail
+from consentir import __version__, db, live, logs, mail, tasks
 from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
@@ -26,15 +27,19 @@ from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.meetings import routes as meeting_routes
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
-from consentir.web import i18n, shell, streams
+from consentir.web import i18n, idempotency, openapi, shell, streams
 from consentir.web.auth import Authentication, current_user, signed_in_user
+from consentir.web.boundary import Boundary
 from consentir.web.errors import exception_handlers
-from consentir.web.middleware import RequestContext
+from consentir.web.middleware import Admission, RequestContext
 from consentir.web.templates import STATIC_PREFIX, template_config
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAIL_INTERVAL = 2.0  # seconds between two looks at the email outbox, per worker
 DEADLINE_INTERVAL = 5.0  # seconds between two looks at round deadlines, per worker
+PURGE_INTERVAL = 600.0  # seconds between two purges of old idempotency keys, per worker
 
 
 def _pool(state: State) -> asyncpg.Pool:
@@ -52,6 +57,25 @@ def _requests_only(on_query: Callable[[str], None]) -> Callable[[str], None]:
     return seen
 
 
+def _background(
+    pool: asyncpg.Pool,
+    templates: Any,
+    mailing: MailSettings,
+    settings: Settings,
+    stop: asyncio.Event,
+) -> list[asyncio.Task[None]]:
+    """The worker's background tasks, each its own loop (tasks.every), so that none waits
+    for another (closings never wait for reminders); each handles its rows one by one."""
+    loops = (
+        mail.run_sender(pool, mailing, interval=MAIL_INTERVAL, stop=stop),
+        tasks.every("reminders", DEADLINE_INTERVAL, stop,
+                    lambda: deadlines.send_reminders(pool, templates, settings.public_url)),
+        tasks.every("closings", DEADLINE_INTERVAL, stop, lambda: deadlines.run_due(pool)),
+        tasks.every("idempotency purge", PURGE_INTERVAL, stop, lambda: idempotency.purge(pool)),
+    )  # fmt: skip
+    return [asyncio.create_task(loop) for loop in loops]
+
+
 def _hub(state: State) -> live.Hub:
     return state.hub  # type: ignore[no-any-return]
 
@@ -65,10 +89,12 @@ def create_app(
     *,
     mail_settings: MailSettings | None = None,
     on_query: Callable[[str], None] | None = None,
+    served: bool = False,
 ) -> Litestar:
     """The application. Email goes through `mail_settings` (default: written to the log);
     `on_query` sees every SQL statement sent while serving a request (for tests and
-    benchmarks that count them)."""
+    benchmarks that count them); `served`: in a server's worker process, where SIGTERM must
+    end the live streams (see live.streams_closed_on_signals)."""
     if settings.database_url is None:
         raise ConfigError("DATABASE_URL is not set (`consentir serve` starts the embedded server)")
     dsn = settings.database_url
@@ -86,25 +112,21 @@ def create_app(
             on_query=_requests_only(on_query) if on_query else None,
         )
         stop = asyncio.Event()
-        sender = asyncio.create_task(
-            mail.run_sender(app.state.pool, outgoing, interval=MAIL_INTERVAL, stop=stop)
-        )
-        scheduler = asyncio.create_task(
-            deadlines.run_scheduler(
-                app.state.pool, app.template_engine, settings.public_url,
-                interval=DEADLINE_INTERVAL, stop=stop,
-            )
-        )  # fmt: skip
+        background = _background(app.state.pool, app.template_engine, outgoing, settings, stop)
         app.state.hub = live.Hub(lambda: db.listen_connection(dsn), app.state.pool)
         listener = asyncio.create_task(app.state.hub.run(stop))
+        on_signals = (
+            live.streams_closed_on_signals(app.state.hub) if served else contextlib.nullcontext()
+        )
         try:
-            yield
+            with on_signals:
+                yield
         finally:
             stop.set()
-            await sender
-            await scheduler
+            await asyncio.gather(*background)
             await listener
             await db.close_pool(app.state.pool)
+            log.info("worker stopped: streams ended, tasks stopped, pool closed")
 
     static = create_static_files_router(
         path=STATIC_PREFIX,
@@ -112,19 +134,26 @@ def create_app(
         include_in_schema=False,
         cache_control=CacheControlHeader(max_age=7 * 24 * 3600, public=True),
     )
+    handlers = [
+        *shell.routes,
+        *account_routes.public_routes,
+        *account_routes.profile_routes,
+        *space_routes.routes,
+        *consent_routes.routes,
+        *decision_routes.routes,
+        *meeting_routes.routes,
+        *streams.routes,
+    ]
+    # Described in /schema beside the API (which is told apart by its /api/ paths).
+    documented = [shell.healthz, *streams.routes]
     app = Litestar(
         route_handlers=[
-            *shell.routes,
-            *account_routes.public_routes,
-            *account_routes.profile_routes,
-            *space_routes.routes,
-            *consent_routes.routes,
-            *decision_routes.routes,
-            *meeting_routes.routes,
-            *streams.routes,
+            openapi.pages(h for h in handlers if h not in documented and not openapi.is_api(h)),
+            openapi.api(h for h in handlers if openapi.is_api(h)),
+            *documented,
             static,
         ],
-        middleware=[Authentication()],
+        middleware=[Boundary(), Authentication()],
         lifespan=[database],
         state=State({"settings": settings}),
         dependencies={
@@ -148,17 +177,17 @@ def create_app(
             exclude=["^/healthz$", f"^{STATIC_PREFIX}/", "^/api/"],
         ),
         exception_handlers=exception_handlers,
-        openapi_config=OpenAPIConfig(
-            title="Consentir",
-            version=__version__,
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(path="/openapi.json")],
-        ),
+        openapi_config=openapi.config(__version__),
         logging_config=None,
         request_max_body_size=MAX_BODY_BYTES,
     )
     # Outermost: also wraps the router's own 404/405 answers (see web/middleware.py).
-    app.asgi_handler = RequestContext(app.asgi_handler, secure=settings.secure_cookies)
+    admission = Admission(
+        app.asgi_handler,
+        max_in_flight=settings.max_in_flight,
+        body_seconds=settings.body_timeout,
+    )
+    app.asgi_handler = RequestContext(admission, secure=settings.secure_cookies)
     return app
 
 
@@ -167,4 +196,4 @@ def create_app_from_environment() -> Litestar:
     where `consentir serve` put the database address."""
     settings = load_settings()
     logs.configure(settings.log_level)
-    return create_app(settings, mail_settings=mail_settings_from_env(os.environ))
+    return create_app(settings, mail_settings=mail_settings_from_env(os.environ), served=True)

@@ -198,6 +198,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     # Until the server installs its own handlers, SIGTERM unwinds normally, so the embedded
     # PostgreSQL is stopped even when we are told to stop while starting.
@@ -225,12 +226,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             log_dictconfig=logs.dict_config(settings.log_level),
             log_access=False,
             # A worker that does not stop in time (e.g. told to stop while starting) is killed.
+            # On SIGTERM each worker ends its live streams itself (live.py), lets the requests
+            # in flight finish, then runs the app's shutdown: well within this.
             workers_kill_timeout=WORKER_STOP_SECONDS,
             # Every open live stream (SSE) holds one of a worker's concurrent requests for as
             # long as its page is open: granian's default (backlog ÷ workers) would make page
             # requests queue behind ~500 streams per worker.
             backlog=BACKLOG,
             backpressure=CONCURRENT_PER_WORKER,
+            # HTTP/1.1 headers not all in within this: the connection is closed (the body's
+            # own time limit is the app's, web/middleware.py: 408).
+            http1_settings=HTTP1Settings(header_read_timeout=settings.header_timeout * 1000),
         )
         with contextlib.suppress(KeyboardInterrupt):
             server.serve()

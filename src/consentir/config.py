@@ -33,6 +33,9 @@ ENVIRONMENT = {
     "PUBLIC_URL": "public_url",
     "SIGNUP_OPEN": "signup_open",
     "TIME_ZONE": "time_zone",
+    "MAX_IN_FLIGHT": "max_in_flight",
+    "HEADER_TIMEOUT": "header_timeout",
+    "BODY_TIMEOUT": "body_timeout",
 }
 
 
@@ -58,6 +61,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signup_open: bool = False
     # Where dates and times are shown (stored in UTC).
     time_zone: str = "Europe/Paris"
+    # Requests a worker serves at once (live streams not counted); beyond: 503 + Retry-After,
+    # so that the admitted ones keep a bounded latency (see web/middleware.py).
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    # Seconds a client has to send a request's headers (slower: the connection is closed),
+    # then its body (slower: 408).
+    header_timeout: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10  # granian's range
+    body_timeout: Annotated[int, msgspec.Meta(ge=1, le=300)] = 10
 
     def __post_init__(self) -> None:
         if self.database_url is not None:

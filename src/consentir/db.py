@@ -7,6 +7,7 @@ that action is appended inside it (see journal.py).
 from __future__ import annotations
 
 import asyncio
+import errno
 import importlib
 import json
 import logging
@@ -14,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -192,6 +194,7 @@ async def create_pool(
 
     async def init(conn: Connection) -> None:
         await _init_connection(conn)
+        outage.ended()  # a new connection was made: the server is there
         if on_query is not None:
             conn.add_query_logger(lambda logged: on_query(logged.query))
 
@@ -250,10 +253,91 @@ async def ping(pool: asyncpg.Pool, *, timeout: float = 2.0) -> bool:
     try:
         async with asyncio.timeout(timeout):
             async with pool.acquire() as conn:
-                return bool(await conn.fetchval("SELECT 1") == 1)
+                answered = await conn.fetchval("SELECT 1") == 1
     except Exception as exc:  # a health check reports any failure, it never raises one
-        log.warning("database ping failed: %s: %s", type(exc).__name__, exc)
+        outage.began(exc)
         return False
+    outage.ended()
+    return bool(answered)
+
+
+# SQLSTATEs that say "the server is not there for now", whatever the statement was:
+# admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown, cannot_connect_now
+# (starting up, shutting down, in recovery), too_many_connections, and a database that no
+# longer exists under its name (being renamed or restored).
+_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300", "3D000"})
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH,
+     errno.ETIMEDOUT, errno.EPIPE}
+)  # fmt: skip
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached or used for now (lost, refused or
+    exhausted connections), not that a statement or the code is wrong: the answer is then a
+    503 with Retry-After, not a 500."""
+    if isinstance(exc, asyncpg.PostgresConnectionError):  # SQLSTATE class 08
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None)
+        if state in _UNAVAILABLE_STATES:
+            return True
+        # ALTER DATABASE … ALLOW_CONNECTIONS false, e.g. while it is restored
+        return state == "55000" and "accepting connections" in str(exc)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc) or "pool is closing" in str(exc)
+    if isinstance(exc, asyncpg.InternalClientError):
+        # "cannot switch to state …": a connection cut by the server in mid-statement.
+        return "cannot switch to state" in str(exc)
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True  # TimeoutError: no free connection, or no answer, in time
+    return isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS
+
+
+class Outage:
+    """Whether this process finds the database unavailable. Said once when that starts (a
+    WARNING) and once when it ends (INFO), however many requests fail meanwhile: a request
+    that meets it is answered 503 without a traceback (web/errors.py)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def began(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "database unavailable (%s: %s): answering 503 until it is back",
+                type(exc).__name__, _first_line(exc),
+            )  # fmt: skip
+
+    def ended(self) -> None:
+        if self.since is not None:
+            log.info("database available again after %.1f s", time.monotonic() - self.since)
+            self.since = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+outage = Outage()
+
+
+class _PoolFloorFilter(logging.Filter):
+    """asyncpg's pool logs a warning with a traceback each time it fails to reopen its
+    minimum of connections (after 1, 2, 4 … 60 s): during an outage that is the outage's own
+    news, said once by `outage`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Failed to restore the pool connection floor"):
+            failure = record.exc_info[1] if record.exc_info else None
+            if failure is not None and unavailable(failure):
+                outage.began(failure)
+                return False
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_PoolFloorFilter())
 
 
 def with_database(dsn: str, name: str) -> str:

@@ -10,10 +10,15 @@ a stream that has sent event N has seen every earlier event of that space.
   the queue of every stream of that space.
 - A stream (`stream()`) first subscribes, then replays the journal after the client's
   `Last-Event-ID`, then forwards live events, skipping any it already sent; a comment line
-  every KEEPALIVE seconds keeps proxies from closing it.
+  every KEEPALIVE seconds keeps proxies from closing it. A replay is bounded (REPLAY_LIMIT
+  events): a client further behind (a page left open for days, a forged `Last-Event-ID: 0`)
+  is sent one `reload` event instead, and the page reloads (static/live.js).
 - If the LISTEN connection drops (PostgreSQL restarted, the backend was terminated), the hub
-  reconnects by itself, with a growing delay, and tells every stream to catch up from the
-  journal, so nothing committed meanwhile is lost.
+  reconnects by itself, retrying every half second at most, and tells every stream to catch
+  up from the journal, so nothing committed meanwhile is lost.
+- When the worker is told to stop (SIGTERM), `Hub.close_streams()` ends every stream at once
+  with a `retry:` so that browsers reconnect (to another worker or instance) and catch up:
+  granian waits for open connections to end before the app's own shutdown runs.
 
 What a stream sends is small and says nothing a viewer may not see: the event's id, its
 action and its subject (`event: proposal-12`, `data: {"id": 81, "action": …}`); pages fetch
@@ -25,7 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import random
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +46,12 @@ from consentir import journal
 log = logging.getLogger(__name__)
 
 KEEPALIVE = 15.0  # seconds between two comment lines on an idle stream
-REPLAY_LIMIT = 1000  # events read from the journal at once when a stream catches up
+REPLAY_LIMIT = 500  # events a stream replays at most; further behind, the page reloads
 QUEUE_LIMIT = 256  # events waiting for a slow stream; beyond it, it catches up from the journal
-RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+# Seconds between two attempts to LISTEN again: short, so that streams are live again within a
+# second of the database's return (one connection attempt per worker, cheap for the server).
+RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5)
+RESTART_RETRY_MS = (500, 2000)  # browsers come back after a random delay in this range
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,20 @@ def _encode(event_id: int, action: str, subject_type: str, subject_id: int | Non
 # CLOSE: the worker stops, the browser will reconnect (to another one) and catch up.
 CATCH_UP = object()
 CLOSE = object()
+
+
+def _reload(latest: int) -> bytes:
+    """Too much was missed to replay: the page reloads. Its id is the latest event, so a
+    client that does not reload resumes from now on when it reconnects."""
+    return b'id: %d\nevent: reload\ndata: {"id": %d}\n\n' % (latest, latest)
+
+
+def _restart() -> bytes:
+    """The last message of a stream whose worker stops: come back soon (to another worker),
+    with the `Last-Event-ID` that replays what was missed. A named event, because htmx's
+    hx-sse applies `retry` only from a message it dispatches."""
+    low, high = RESTART_RETRY_MS
+    return b"retry: %d\nevent: restart\ndata: {}\n\n" % random.randint(low, high)  # noqa: S311
 
 
 def _event(row: asyncpg.Record) -> Event:
@@ -108,6 +133,7 @@ class Hub:
         self._lock = asyncio.Lock()  # LISTEN / UNLISTEN and reconnects, one at a time
         self._listening: set[int] = set()  # spaces LISTENed to on the current connection
         self._incoming: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._closing = False
         self.reconnects = 0  # how many times the connection was made again (for tests, logs)
 
     # --- subscriptions -----------------------------------------------------------------
@@ -116,6 +142,9 @@ class Hub:
         """A new stream of the space; returns once the space is listened to (every subscriber
         waits for that, not only the first), so nothing committed from then on is missed."""
         subscription = Subscription(space_id)
+        if self._closing:  # the worker stops: this stream ends at once, to be made elsewhere
+            subscription.close()
+            return subscription
         self._subscribers.setdefault(space_id, set()).add(subscription)
         await self._sync(space_id)
         await self._ready.wait()
@@ -150,6 +179,14 @@ class Hub:
     def streams(self) -> int:
         return sum(len(s) for s in self._subscribers.values())
 
+    def close_streams(self) -> None:
+        """End every stream, and any opened from now on: the worker is stopping. Safe to call
+        from a signal handler scheduled on the loop; calling it again changes nothing."""
+        self._closing = True
+        for streams in self._subscribers.values():
+            for subscription in streams:
+                subscription.close()
+
     # --- the connection ----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -174,7 +211,12 @@ class Hub:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
                 attempt += 1
-                log.warning("live: cannot listen (%s); again in %.2fs", error, delay)
+                # Said once per outage; the attempts every half second after it are not news.
+                log.log(
+                    logging.WARNING if attempt == 1 else logging.DEBUG,
+                    "live: cannot listen (%s); trying again every %.2fs",
+                    error, RECONNECT_DELAYS[-1],
+                )  # fmt: skip
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 continue
@@ -245,6 +287,37 @@ class Hub:
                         subscription.put(item)
 
 
+@contextlib.contextmanager
+def streams_closed_on_signals(hub: Hub) -> Iterator[None]:
+    """While in the block, SIGTERM and SIGINT also end the hub's streams (Hub.close_streams).
+
+    In a granian worker the signal first tells the server to stop accepting and to wait for
+    open connections; an SSE stream never ends by itself, so without this the app's shutdown
+    would not run and the worker would be killed. The server's own handler (the loop's) still
+    runs: the signal wakes the loop through its wakeup fd whatever the Python-level handler,
+    and ours chains to the one it replaces. Only from the main thread (signals need it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in signals}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(hub.close_streams)
+        chained = previous.get(signum)
+        if callable(chained):
+            chained(signum, frame)
+
+    for wanted in signals:
+        signal.signal(wanted, on_signal)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _channel(space_id: int) -> str:
     return f"space:{space_id}"
 
@@ -278,7 +351,7 @@ def parse_last_event_id(header: str | None) -> int | None:
 async def stream(
     hub: Hub, pool: asyncpg.Pool, space_id: int, last_id: int | None
 ) -> AsyncIterator[bytes]:
-    """The bytes of one SSE stream of a space, until the client goes away."""
+    """The bytes of one SSE stream of a space, until the client goes away or the worker stops."""
     subscription = await hub.subscribe(space_id)
     try:
         # `retry` tells the browser how soon to come back after a cut.
@@ -287,13 +360,16 @@ async def stream(
         pending: Any = CATCH_UP if last_id is not None else None
         while pending is not CLOSE:
             if pending is CATCH_UP:
-                while True:  # in pages of REPLAY_LIMIT, until nothing is left
-                    missed = await events_after(pool, space_id, sent)
+                # One bounded read: a client too far behind reloads its page rather than
+                # being sent the space's whole history.
+                missed = await events_after(pool, space_id, sent, REPLAY_LIMIT + 1)
+                if len(missed) > REPLAY_LIMIT:
+                    sent = await last_event_id(pool, space_id)
+                    yield _reload(sent)
+                else:
                     for event in missed:
                         yield event.sse
                         sent = event.id
-                    if len(missed) < REPLAY_LIMIT:
-                        break
             elif isinstance(pending, Event) and pending.id > sent:
                 yield pending.sse
                 sent = pending.id
@@ -303,6 +379,7 @@ async def stream(
             except TimeoutError:
                 pending = None
                 yield b": keep-alive\n\n"
+        yield _restart()
     finally:
         # The client went away: the server cancels this generator, again at each await;
         # the UNLISTEN of a space's last stream must still run to its end.

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
+from consentir import db
 from consentir.errors import N_, DomainError
 from consentir.logs import request_id
 from consentir.web.i18n import gettext
@@ -18,6 +19,7 @@ from consentir.web.templates import render_now
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_UNAVAILABLE = 2  # seconds: a restarting PostgreSQL is usually back by then
 
 # Titles for plain HTTP statuses, translated at render time.
 _STATUS: dict[int, tuple[str, str]] = {
@@ -26,6 +28,7 @@ _STATUS: dict[int, tuple[str, str]] = {
     403: ("forbidden", N_("You are not allowed to do this.")),
     404: ("not_found", N_("This page does not exist, or you cannot see it.")),
     405: ("method_not_allowed", N_("This address does not accept that kind of request.")),
+    408: ("request_timeout", N_("The request took too long to arrive. Please try again.")),
     409: ("conflict", N_("Someone changed this at the same time. Please look again.")),
     413: ("too_large", N_("What you sent is too large.")),
     422: ("invalid", N_("Some of what you sent is not valid.")),
@@ -54,12 +57,22 @@ def _classify(exc: Exception) -> tuple[int, str, str, str | None, list[dict[str,
             for item in (exc.extra if isinstance(exc.extra, list) else [])
             if isinstance(item, dict) and "message" in item
         ]
-        code, title = _STATUS[400]
-        return 400, "validation_failed", gettext(title), exc.detail, fields
+        # A body that reads but breaks its schema is unprocessable (422); a query or path
+        # parameter of the wrong type is a request that cannot be understood (400).
+        items = exc.extra if isinstance(exc.extra, list) else []
+        from_body = bool(items) and all(
+            isinstance(item, dict) and item.get("source") == "body" for item in items
+        )
+        status = 422 if from_body else 400
+        code, title = _STATUS[status]
+        return status, "validation_failed", gettext(title), exc.detail, fields
     if isinstance(exc, HTTPException):
         status = exc.status_code
         code, title = _STATUS.get(status, (f"http_{status}", exc.detail))
         return status, code, gettext(title), None, []
+    if db.unavailable(exc):  # the database is down or out of reach: not a bug, say when to retry
+        code, title = _STATUS[503]
+        return 503, code, gettext(title), None, []
     code, title = _STATUS[500]
     return 500, code, gettext(title), None, []
 
@@ -67,9 +80,12 @@ def _classify(exc: Exception) -> tuple[int, str, str, str | None, list[dict[str,
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status, code, title, detail, fields = _classify(exc)
     rid = request_id.get() or ""
-    if status >= 500:
-        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     headers = dict(getattr(exc, "headers", None) or {})
+    if code == "unavailable" and not isinstance(exc, HTTPException):
+        db.outage.began(exc)  # logged once per outage, not per request
+        headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    elif status >= 500:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     if wants_problem_json(request):
         body: dict[str, Any] = {
             "type": f"urn:consentir:problem:{code}",

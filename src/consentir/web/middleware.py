@@ -1,4 +1,5 @@
-"""The outermost layer of every HTTP request: request id, locale, security headers, access log.
+"""The outer layers of every HTTP request: request id, locale, security headers, access log
+(RequestContext); admission: the in-flight limit and the body's time limit (Admission).
 
 It wraps Litestar's own outer handler (see app.py) rather than being a route middleware,
 so that responses the router makes itself (404, 405) get the same headers and request id.
@@ -6,16 +7,25 @@ so that responses the router makes itself (404, 405) get the same headers and re
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
 import logging
 import re
 import time
 import uuid
 from typing import Any
 
+from litestar.exceptions import HTTPException
+
 from consentir.logs import request_id
-from consentir.web.i18n import LOCALE_COOKIE, current_locale, negotiate
+from consentir.web.i18n import LOCALE_COOKIE, current_locale, gettext, negotiate
 
 access_log = logging.getLogger("consentir.access")
+log = logging.getLogger(__name__)
+
+SHED = "consentir.shed"  # scope key: this request was answered 503 by Admission
+SHED_REPORT_SECONDS = 10.0  # at most one line per this many seconds about shed requests
 
 _INCOMING_ID = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
 
@@ -95,17 +105,132 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            access_log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            # A request shed by Admission is counted there, not logged line by line.
+            if not scope.get(SHED) or access_log.isEnabledFor(logging.DEBUG):
+                access_log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
             request_id.reset(rid_token)
             current_locale.reset(locale_token)
+
+
+class BodyTimeout(HTTPException):
+    """The request's body did not arrive within its time limit."""
+
+    status_code = 408
+    detail = "request body too slow"
+
+
+# Not counted against the in-flight limit: live streams stay open as long as their page (they
+# are bounded by granian's backpressure instead), and the health check must answer under load.
+_UNCOUNTED = ("/live/", "/healthz")
+
+
+class Admission:
+    """Bounds the work a worker takes on, so that what it admits keeps a bounded latency.
+
+    - At most `max_in_flight` requests at once (live streams and /healthz not counted);
+      one more is answered at once with 503 and `Retry-After`, before any work or query:
+      under overload some are told to come back, instead of everyone waiting seconds.
+    - A request's body must arrive within `body_seconds` of its start; a slower one (one byte
+      every few seconds) is cut with 408 instead of holding a slot for minutes.
+    """
+
+    def __init__(self, app: Any, *, max_in_flight: int, body_seconds: float) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.body_seconds = body_seconds
+        self.in_flight = 0
+        self.shed = 0  # requests answered 503 (for tests and logs)
+        self._unreported = 0
+        self._reported_at = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        receive = self._in_time(receive)
+        if scope["path"].startswith(_UNCOUNTED):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            # No access-log line each: under overload that would be more work per refusal.
+            scope[SHED] = True
+            self._count_shed()
+            await _overloaded(scope, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    def _count_shed(self) -> None:
+        self.shed += 1
+        self._unreported += 1
+        now = time.monotonic()
+        if now - self._reported_at >= SHED_REPORT_SECONDS:
+            log.warning(
+                "overloaded: %d requests answered 503 since the last report (MAX_IN_FLIGHT=%d)",
+                self._unreported, self.max_in_flight,
+            )  # fmt: skip
+            self._unreported = 0
+            self._reported_at = now
+
+    def _in_time(self, receive: Any) -> Any:
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
+        complete = False
+
+        async def receive_in_time() -> Any:
+            nonlocal complete
+            if complete:  # the body is in: what follows is the wait for a disconnect
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout() from None
+            complete = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        return receive_in_time
+
+
+RETRY_AFTER_OVERLOADED = 1  # seconds
+
+
+async def _overloaded(scope: Any, send: Any) -> None:
+    """503 with Retry-After, made without the app: problem+json for the API and for JSON
+    clients, a few lines of HTML in the visitor's language for pages."""
+    path: str = scope["path"]
+    accept = (_header(scope["headers"], b"accept") or b"").decode("latin-1")
+    title = gettext("The service is unavailable for a moment. Please try again.")
+    if path.startswith("/api/") or ("json" in accept and "html" not in accept):
+        body = json.dumps(
+            {"type": "urn:consentir:problem:overloaded", "title": title, "status": 503,
+             "code": "overloaded", "instance": path, "request_id": request_id.get() or ""}
+        ).encode()  # fmt: skip
+        content_type = b"application/problem+json"
+    else:
+        body = (
+            f'<!doctype html><html lang="{current_locale.get()}"><meta charset="utf-8">'
+            f"<title>503 — Consentir</title><h1>{html.escape(title)}</h1>"
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(RETRY_AFTER_OVERLOADED).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -15,6 +15,7 @@ from consentir import db
 from consentir.accounts import store as accounts
 from consentir.accounts.store import User
 from consentir.config import Settings
+from consentir.web.errors import RETRY_AFTER_UNAVAILABLE
 from consentir.web.i18n import LOCALE_COOKIE
 
 
@@ -33,10 +34,14 @@ class Health(msgspec.Struct):
 
 @get("/healthz", tags=["operations"], summary="Liveness and database reachability", cache=False)
 async def healthz(pool: NamedDependency[asyncpg.Pool]) -> Response[Health]:
-    """200 when the database answers within two seconds, 503 otherwise."""
+    """200 when the database answers within two seconds, 503 with Retry-After otherwise."""
     if await db.ping(pool):
         return Response(Health("ok", "ok"), status_code=200)
-    return Response(Health("unavailable", "unreachable"), status_code=503)
+    return Response(
+        Health("unavailable", "unreachable"),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
 
 
 class LanguageChoice(msgspec.Struct):
