@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 
 from consentir import db
 from consentir.consent import rules, store
 from consentir.consent.rules import Actor
 from consentir.consent.store import Content
+from consentir.meetings import store as meetings
+from consentir.meetings.rules import Presence, State
 from consentir.spaces.store import Space
 from tests.scenario import Scenario
 
@@ -46,3 +50,20 @@ async def to_object_round(pool: asyncpg.Pool, space: Space, world: Scenario, tex
     await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
     await act(pool, space, proposal_id, facilitator, rules.Advance(frozenset()))
     return proposal_id
+
+
+async def open_meeting(
+    pool: asyncpg.Pool, space: Space, world: Scenario, present: tuple[str, ...]
+) -> int:
+    """A meeting of the space, run by the facilitator, open now with `present` recorded
+    present (an information item only: it runs no proposal)."""
+    facilitator = world.user_ids["facilitator"]
+    async with db.transaction(pool) as conn:
+        plan = meetings.Plan("Séance", datetime.now(UTC), 60, "", "", facilitator, None,
+                             [meetings.NewItem("information", "Nouvelles")])  # fmt: skip
+        meeting_id = await meetings.create(conn, space.id, facilitator, plan)
+        meeting = await meetings.load(conn, space.id, meeting_id)
+        await meetings.set_state(conn, meeting, State.OPEN, datetime.now(UTC))
+        for role in present:
+            await meetings.set_presence(conn, meeting, world.user_ids[role], Presence.PRESENT)
+    return meeting_id

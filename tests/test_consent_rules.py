@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import product
 from typing import ClassVar
@@ -148,6 +148,8 @@ DETAILS = (
     (1, Stance.CONSENT, REASON),
     (7, Stance.OBJECTION, REASON),
 )
+# Who is present at an open meeting of the space, for the whole walk (nobody: no meeting).
+PRESENCES = (frozenset(), frozenset({4}), frozenset({4, 5}), frozenset({2, 4, 5, 8}))
 # One random act: who (an index in ConsentMachine.actors()), which kind of action, a choice
 # among its arguments (0 and 1 mostly right, 2 to 4 mostly wrong), an index in DETAILS, and
 # the hours that pass first on the fake clock (none, half the time).
@@ -185,6 +187,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.checked_can_go_on: Proposal | None = None
         self.acts = 0
         self.joins_after = 0
+        self.last_moving: Move | None = None  # the last moving step taken, to send again
 
     # -- who is there --------------------------------------------------------------------
 
@@ -204,10 +207,19 @@ class ConsentMachine(RuleBasedStateMachine):
     # a whole example) more rules would leave many examples with nothing that acts.
 
     @initialize(
-        silence=st.booleans(), proposer_facilitates=st.booleans(), joins_after=st.integers(0, 30)
+        silence=st.booleans(),
+        proposer_facilitates=st.booleans(),
+        joins_after=st.integers(0, 30),
+        present=st.sampled_from(PRESENCES),
     )
-    def start(self, silence: bool, proposer_facilitates: bool, joins_after: int) -> None:
-        self.proposal = Proposal(Stage.DRAFT, proposer=1, version=1, silence_is_consent=silence)
+    def start(
+        self, silence: bool, proposer_facilitates: bool, joins_after: int, present: frozenset[int]
+    ) -> None:
+        # `present`: who is recorded present at a meeting of the space open now (nobody: no
+        # meeting); a facilitator may record positions on their behalf only.
+        self.proposal = Proposal(
+            Stage.DRAFT, proposer=1, version=1, silence_is_consent=silence, present=present
+        )
         self.proposer = Actor(1, may_participate=True, may_facilitate=proposer_facilitates)
         self.joins_after = joins_after  # the late joiner joins the space after so many acts
 
@@ -256,16 +268,22 @@ class ConsentMachine(RuleBasedStateMachine):
         valid = frozenset(o.id for o in p.open_valid_objections)
         answers = (valid, valid, frozenset(), frozenset({1}), frozenset({1, 2}))[choice]
         hours = (24, 1, 0, -3, None)[choice]
+        # The revision a moving step was decided on: current, or missing, stale, or ahead.
+        seen = (p.revision, p.revision, None, p.revision - 1, p.revision + 1)[choice]
         deadline = None if hours is None else now + timedelta(hours=hours)
         # An objection's or question's id: an existing one if any (for choices 0 to 2).
         objections, questions = len(p.objections), len(p.questions)
         number = choice % objections + 1 if choice < 3 and objections else objections + 1
         question = choice % questions + 1 if choice < 3 and questions else questions + 1
         match kind:
-            case rules.EditDraft | rules.AskQuestion | rules.Withdraw:
+            case rules.EditDraft | rules.AskQuestion:
                 return kind()
-            case rules.Submit | rules.Advance | rules.OpenObjectRound:
-                return kind(eligible)
+            case rules.Withdraw:
+                return Withdraw(seen)
+            case rules.Submit:
+                return Submit(eligible)
+            case rules.Advance | rules.OpenObjectRound:
+                return kind(eligible, seen)
             case rules.AnswerQuestion:
                 return AnswerQuestion(question)
             case rules.WithdrawObjection | rules.ConfirmIntegration:
@@ -273,19 +291,19 @@ class ConsentMachine(RuleBasedStateMachine):
             case rules.React:
                 return React(passed=choice % 2 == 0)
             case rules.PublishVersion:
-                return PublishVersion(answers)
+                return PublishVersion(answers, seen)
             case rules.GivePosition:
                 return GivePosition(person, stance, version, reason)
             case rules.JudgeObjection:
-                return JudgeObjection(number, valid=choice % 2 == 0, reason=reason)
+                return JudgeObjection(number, valid=choice % 2 == 0, reason=reason, seen=seen)
             case rules.CloseRound:
-                return CloseRound(now)
+                return CloseRound(now, seen)
             case rules.SetDeadline:
                 return SetDeadline(deadline, now)
             case rules.DeadlinePassed:
                 return DeadlinePassed(now, eligible)
             case rules.CloseWithoutConsent:
-                return CloseWithoutConsent(reason)
+                return CloseWithoutConsent(reason, seen)
         raise AssertionError(kind)
 
     def sensible_moves(self) -> list[Move]:
@@ -335,6 +353,9 @@ class ConsentMachine(RuleBasedStateMachine):
                     (admin, JudgeObjection(o.id, valid=False, reason="Only feared.")),
                     (objector, GivePosition(o.objector, Stance.CONSENT, p.version)),
                 ]
+            # The side door: a facilitator "consents" for an objector (always refused).
+            for o in [o for o in p.objections if o.status in rules.OPEN_OBJECTION][:1]:
+                moves.append((admin, GivePosition(o.objector, Stance.CONSENT, p.version)))
             if raised:
                 moves.append((self.actor(raised[0].objector), WithdrawObjection(raised[0].id)))
             moves += [(facilitator, CloseRound(now))] * (1 if raised or round_.missing else 4)
@@ -358,13 +379,28 @@ class ConsentMachine(RuleBasedStateMachine):
                 moves += [(objector, WithdrawObjection(o.id)), (objector, ConfirmIntegration(o.id))]
         if p.stage.closed:  # everything is refused
             moves += [(proposer, Withdraw()), (admin, CloseRound(now)), (ALICE, AskQuestion())]
+        # Steps that move the process are sent with the revision they were decided on; the
+        # last one sent again (a double click, a second open page) is stale.
+        moves = [(who, self.decided_now(action)) for who, action in moves]
+        if self.last_moving is not None:
+            moves.append(self.last_moving)
         return moves
+
+    def decided_now(self, action: Action) -> Action:
+        if isinstance(action, rules.MOVING_ACTIONS) and action.seen is None:
+            return replace(action, seen=self.proposal.revision)
+        return action
 
     # -- one step and its checks -------------------------------------------------------------
 
     def apply(self, actor: Actor, action: Action) -> None:
         self.count_act()
         before = self.proposal
+        stale = (
+            isinstance(action, rules.MOVING_ACTIONS)
+            and action.seen is not None
+            and action.seen != before.revision
+        )
         try:
             result = step(before, actor, action)
         except RuleViolation as refused:
@@ -376,14 +412,23 @@ class ConsentMachine(RuleBasedStateMachine):
             assert refused.status in {403, 404, 409, 422}
             if before.stage.closed:
                 assert refused.rule is Rule.CLOSED
+            elif stale:  # decided on another state: refused for that, unless the actor may
+                # not take this step at all, or it names what does not exist (403, 404)
+                assert refused.rule is Rule.STALE_STATE or refused.status in (403, 404)
+                if refused.rule is Rule.STALE_STATE:
+                    self.milestones.add("stale step refused")
             assert not allowed(before, actor, action)
             assert self.proposal is before
             return
         # Any other exception fails the test.
         assert not before.stage.closed, "a closed proposal changed"
+        assert not stale, "a step decided on another state was taken"
         assert allowed(before, actor, action)
         self.check_step(before, result, actor, action)
+        assert result.proposal.revision == before.revision + 1
         self.proposal = result.proposal
+        if isinstance(action, rules.MOVING_ACTIONS):
+            self.last_moving = (actor, action)
         self.note_milestones(before, result)
 
     def check_step(self, before: Proposal, result: Step, actor: Actor, action: Action) -> None:
@@ -393,7 +438,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.check_versions(before, after, effects)
         self.check_rounds(before, after, effects, action)
         self.check_positions(before, after, effects, actor, action)
-        self.check_objections(before, after, effects)
+        self.check_objections(before, after, effects, actor, action)
         self.check_questions(before, after, actor, action)
         self.check_answers(before, after, action)
 
@@ -413,9 +458,16 @@ class ConsentMachine(RuleBasedStateMachine):
                 assert proposer or actor.may_facilitate
             case AskQuestion() | React():
                 assert participant
-            case GivePosition(person=person):
+            case GivePosition(person=person, stance=stance):
                 assert before.round is not None and person in before.round.eligible
-                assert participant if person == actor.user_id else actor.may_facilitate
+                if person == actor.user_id:
+                    assert participant
+                else:  # on someone's behalf: a facilitator, for someone present at a meeting
+                    assert actor.may_facilitate and person in before.present
+                    assert stance is Stance.OBJECTION or not any(
+                        o.objector == person and o.status in rules.OPEN_OBJECTION
+                        for o in before.objections
+                    ), "a position on someone's behalf lifted their objection"
             case WithdrawObjection(objection_id=oid) | ConfirmIntegration(objection_id=oid):
                 assert actor.user_id == before.objection(oid).objector
             case DeadlinePassed(now=now):
@@ -533,7 +585,12 @@ class ConsentMachine(RuleBasedStateMachine):
         self.positions[action.person] = (action.stance, action.version)
 
     def check_objections(
-        self, before: Proposal, after: Proposal, effects: tuple[Effect, ...]
+        self,
+        before: Proposal,
+        after: Proposal,
+        effects: tuple[Effect, ...],
+        actor: Actor,
+        action: Action,
     ) -> None:
         old, new = before.objections, after.objections
         assert [(o.id, o.objector, o.version) for o in new[: len(old)]] == [
@@ -566,8 +623,39 @@ class ConsentMachine(RuleBasedStateMachine):
         for o, n in zip(old, new, strict=False):
             if n.status is not o.status:
                 assert n.status in NEXT_STATUSES[o.status], f"{o.status} → {n.status}"
+                # Judged by a facilitator; otherwise it changes (leaves "valid", or "raised"
+                # for withdrawn or integrated) only by the objector's own step.
+                if isinstance(action, JudgeObjection):
+                    assert o.status is ObjectionStatus.RAISED
+                    assert n.status in (ObjectionStatus.VALID, ObjectionStatus.NOT_VALID)
+                else:
+                    assert actor.user_id == o.objector, "an objection lifted by someone else"
+                    assert not (isinstance(action, GivePosition) and action.person != o.objector)
+            if n.status is ObjectionStatus.INTEGRATED:
+                assert n.objector_confirmed, "integrated without the objector's confirmation"
             if o.answered_in is not None:
                 assert n.answered_in is not None and n.answered_in >= o.answered_in
+        # Every confirmation's actor is the confirming person, acting themselves.
+        for effect in of(effects, ObjectionChanged):
+            assert isinstance(effect, ObjectionChanged)
+            objection = after.objection(effect.objection_id)
+            if effect.proposer_confirms:
+                assert actor.user_id == before.proposer and isinstance(action, PublishVersion)
+                assert objection.proposer_confirmed
+            if effect.objector_confirms:
+                assert actor.user_id == objection.objector
+                assert isinstance(action, (ConfirmIntegration, GivePosition))
+                assert not isinstance(action, GivePosition) or action.person == actor.user_id
+                assert objection.objector_confirmed
+        # A confirmation, once given, stays; and only an effect that says so gives one.
+        said = {e.objection_id: e for e in of(effects, ObjectionChanged)}
+        for o, n in zip(old, new, strict=False):
+            e = said.get(n.id)
+            assert isinstance(e, ObjectionChanged | None)
+            by_proposer = e is not None and e.proposer_confirms
+            by_objector = e is not None and e.objector_confirms
+            assert n.proposer_confirmed == (o.proposer_confirmed or by_proposer)
+            assert n.objector_confirmed == (o.objector_confirmed or by_objector)
 
     def check_questions(
         self, before: Proposal, after: Proposal, actor: Actor, action: Action
@@ -651,7 +739,9 @@ class ConsentMachine(RuleBasedStateMachine):
         moves += [(self.proposer, AnswerQuestion(q.id)) for q in p.questions]
         if p.round is not None:
             far = (p.round.deadline or now) + timedelta(days=1)
-            moves += [(ADMIN, GivePosition(u, Stance.CONSENT, p.version)) for u in p.round.missing]
+            moves += [
+                (self.actor(u), GivePosition(u, Stance.CONSENT, p.version)) for u in p.round.missing
+            ]
             moves += [(ADMIN, CloseRound(far)), (ADMIN, SetDeadline(far, now))]
         valid = frozenset(o.id for o in p.open_valid_objections)
         moves += [(self.proposer, PublishVersion(valid)), (ADMIN, OpenObjectRound(members))]
@@ -720,6 +810,7 @@ def test_consent_machine() -> None:
         "silence counted as consent": 10,
         "stage withdrawn": 5,
         "stage rejected": 5,
+        "stale step refused": 100,
     }
     assert {m: reached[m] for m in least if reached[m] < least[m]} == {}, reached
 
@@ -733,8 +824,10 @@ def run(proposal: Proposal, *moves: Move) -> Proposal:
     return proposal
 
 
-def draft(*, silence: bool = False) -> Proposal:
-    return Proposal(Stage.DRAFT, proposer=1, version=1, silence_is_consent=silence)
+def draft(*, silence: bool = False, present: frozenset[int] = MEMBERS | {8}) -> Proposal:
+    """A draft of the proposer's; by default a meeting of the space is open, everyone present
+    (so that a facilitator may record positions on their behalf)."""
+    return Proposal(Stage.DRAFT, proposer=1, version=1, silence_is_consent=silence, present=present)
 
 
 def clarifying(*, silence: bool = False) -> Proposal:
@@ -850,7 +943,7 @@ def test_full_path_through_an_integrated_objection() -> None:
         PROPOSER,
         PublishVersion(frozenset({1})),
         VersionPublished(2, frozenset({1})),
-        ObjectionChanged(1, ObjectionStatus.VALID, answered_in=2),
+        ObjectionChanged(1, ObjectionStatus.VALID, answered_in=2, proposer_confirms=True),
     )
     p = check(
         p,
@@ -867,7 +960,7 @@ def test_full_path_through_an_integrated_objection() -> None:
         ALICE,
         GivePosition(4, Stance.CONSENT, 2),
         PositionKept(4, Stance.CONSENT, 2, on_behalf=False),
-        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2),
+        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2, objector_confirms=True),
     )
     for person in (2, 5, 8):
         p = check(
@@ -886,13 +979,34 @@ def test_full_path_through_an_integrated_objection() -> None:
     )
     assert p.decided and p.round is None
     assert p.objections == (
-        rules.Objection(1, objector=4, version=1, status=ObjectionStatus.INTEGRATED, answered_in=2),
-    )
+        rules.Objection(1, objector=4, version=1, status=ObjectionStatus.INTEGRATED, answered_in=2,
+                        proposer_confirmed=True, objector_confirmed=True),
+    )  # fmt: skip
     attempts: list[Move] = [(PROPOSER, Withdraw()), (ADMIN, CloseWithoutConsent(REASON))]
     for actor, action in attempts:
         with pytest.raises(RuleViolation) as closed:
             step(p, actor, action)
         assert closed.value.code == Rule.CLOSED.value
+
+
+def test_only_the_objector_lifts_their_objection() -> None:
+    """The side door the last review found: a facilitator's position "on behalf" of an
+    objector never withdraws nor integrates the objection; an objection recorded on someone's
+    behalf (they said it aloud in the meeting) is theirs, and only they lift it."""
+    p = objected()
+    for stance in (Stance.CONSENT, Stance.CONCERN):
+        with pytest.raises(RuleViolation) as refused:
+            step(p, ADMIN, GivePosition(4, stance, 1, REASON))
+        assert refused.value.rule is Rule.ON_BEHALF_LIFTS
+    p = check(p, ADMIN, GivePosition(5, Stance.OBJECTION, 1, REASON),
+              PositionKept(5, Stance.OBJECTION, 1, on_behalf=True),
+              ObjectionRaised(5, 1))  # fmt: skip
+    with pytest.raises(RuleViolation):
+        step(p, FACILITATOR, WithdrawObjection(2))  # not Bob's own act
+    p = check(p, BOB, GivePosition(5, Stance.CONSENT, 1),
+              PositionKept(5, Stance.CONSENT, 1, on_behalf=False),
+              ObjectionChanged(2, ObjectionStatus.WITHDRAWN))  # fmt: skip
+    assert p.objection(1).status is ObjectionStatus.RAISED
 
 
 def test_the_objector_confirms_the_integration_explicitly() -> None:
@@ -901,7 +1015,7 @@ def test_the_objector_confirms_the_integration_explicitly() -> None:
         p,
         ALICE,
         ConfirmIntegration(1),
-        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2),
+        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2, objector_confirms=True),
     )
     p = check(
         p,
@@ -957,7 +1071,7 @@ def test_a_new_version_restarts_the_object_round() -> None:
         ALICE,
         GivePosition(4, Stance.CONSENT, 2),
         PositionKept(4, Stance.CONSENT, 2, on_behalf=False),
-        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2),
+        ObjectionChanged(1, ObjectionStatus.INTEGRATED, answered_in=2, objector_confirms=True),
     )
 
 
@@ -1342,6 +1456,47 @@ def submitting_to_a_space_of_one() -> tuple[Proposal, Actor, Action]:
 def a_new_object_round_for_nobody() -> tuple[Proposal, Actor, Action]:
     p = run(integrating(), (PROPOSER, PublishVersion(frozenset({1}))))
     return p, ADMIN, OpenObjectRound(frozenset())
+
+
+@refuses(Rule.STALE_STATE, 409)
+def advancing_twice_from_the_same_page() -> tuple[Proposal, Actor, Action]:
+    p = clarifying()
+    p = run(p, (FACILITATOR, Advance(MEMBERS, seen=p.revision)))
+    return p, ADMIN, Advance(MEMBERS, seen=p.revision - 1)
+
+
+@refuses(Rule.STALE_STATE, 409)
+def judging_on_a_page_read_before_a_change() -> tuple[Proposal, Actor, Action]:
+    p = objected()
+    seen = p.revision
+    p = run(p, (BOB, GivePosition(5, Stance.CONSENT, 1)))
+    return p, ADMIN, JudgeObjection(1, valid=True, reason="Known.", seen=seen)
+
+
+@refuses(Rule.NOT_PRESENT, 409)
+def a_position_on_behalf_with_no_meeting_open() -> tuple[Proposal, Actor, Action]:
+    p = run(draft(present=frozenset()), (PROPOSER, Submit(MEMBERS)),
+            (ADMIN, Advance(MEMBERS)), (ADMIN, Advance(MEMBERS)))  # fmt: skip
+    return p, ADMIN, GivePosition(5, Stance.CONSENT, 1)
+
+
+@refuses(Rule.NOT_PRESENT, 409)
+def a_position_on_behalf_of_someone_absent() -> tuple[Proposal, Actor, Action]:
+    p = run(draft(present=frozenset({4})), (PROPOSER, Submit(MEMBERS)),
+            (ADMIN, Advance(MEMBERS)), (ADMIN, Advance(MEMBERS)))  # fmt: skip
+    return p, ADMIN, GivePosition(5, Stance.CONSENT, 1)
+
+
+@refuses(Rule.ON_BEHALF_LIFTS, 403)
+def consent_on_behalf_of_an_objector() -> tuple[Proposal, Actor, Action]:
+    return objected(), ADMIN, GivePosition(4, Stance.CONSENT, 1)
+
+
+@refuses(Rule.ON_BEHALF_LIFTS, 403)
+def consent_on_behalf_of_an_objector_to_the_new_version() -> tuple[Proposal, Actor, Action]:
+    p = run(integrating(), (PROPOSER, PublishVersion(frozenset({1}))),
+            (ADMIN, OpenObjectRound(MEMBERS)))  # fmt: skip
+    return p, FACILITATOR, GivePosition(4, Stance.CONCERN, 2, "Fine now.")
 
 
 @pytest.mark.parametrize("case", REFUSALS, ids=[case.id for case in REFUSALS])

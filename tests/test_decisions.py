@@ -23,7 +23,7 @@ from consentir.decisions.trail import decision_trail
 from consentir.errors import DomainError
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
-from tests.process import act, person, to_object_round
+from tests.process import act, open_meeting, person, to_object_round
 from tests.scenario import Scenario
 from tests.web import Client, act_as, field_error, post_form
 
@@ -143,15 +143,17 @@ async def adopt_with_a_trail(pool: asyncpg.Pool, space: Space, world: Scenario) 
     )
     await act(pool, space, proposal_id, facilitator, rules.OpenObjectRound(frozenset()))
     await act(pool, space, proposal_id, admin, rules.GivePosition(admin.user_id, Stance.CONCERN, 2))
-    await act(pool, space, proposal_id, admin, rules.GivePosition(admin.user_id, Stance.CONSENT, 2))
-    for who in (facilitator, target):  # the facilitator records the target's consent
-        await act(
-            pool,
-            space,
-            proposal_id,
-            facilitator,
-            rules.GivePosition(who.user_id, Stance.CONSENT, 2),
-        )
+    # The objector confirms, herself, that version 2 removes her objection, and consents.
+    await act(pool, space, proposal_id, target, rules.ConfirmIntegration(objection_id))
+    await act(
+        pool, space, proposal_id, target, rules.GivePosition(target.user_id, Stance.CONSENT, 2)
+    )
+    await act(pool, space, proposal_id, facilitator,
+              rules.GivePosition(facilitator.user_id, Stance.CONSENT, 2))  # fmt: skip
+    # In a meeting, the admin (present) changes her mind aloud; the facilitator records it.
+    await open_meeting(pool, space, world, ("admin", "target"))
+    await act(pool, space, proposal_id, facilitator,
+              rules.GivePosition(admin.user_id, Stance.CONSENT, 2))  # fmt: skip
     await act(pool, space, proposal_id, facilitator, rules.CloseRound(datetime.now(UTC)))
     return await number_of(pool, proposal_id)
 
@@ -639,12 +641,14 @@ async def test_the_api_gives_a_decision_with_its_trail(
     last = body["rounds"][-1]
     assert last["outcome"] == "adopted" and last["participants"] == 3
     on_behalf = [p for p in last["positions"] if p["recorded_by"]]
-    assert [p["person"] for p in on_behalf] == ["Target"]
+    assert [(p["person"], p["recorded_by"]) for p in on_behalf] == [("Admin", "Facilitator")]
     assert [p["superseded"] for p in last["positions"] if p["person"] == "Admin"] == [True, False]
     [objection] = body["objections"]
     assert objection["status"] == "integrated" and objection["answered_in"] == 2
     assert objection["judgement"] == "Elle exclut un membre."
     assert objection["judged_by"] == "Facilitator"
+    # Both confirmations, each its author's own act, on record.
+    assert objection["proposer_confirmed_at"] and objection["objector_confirmed_at"]
     missing = await client.get(
         "/api/v1/spaces/alpha/decisions/AL-1999-001", headers=bearer(world, "member")
     )

@@ -10,7 +10,7 @@ import pytest
 
 from consentir.meetings.rules import Circle, MeetingRefused, Move, Timer, move, start_circle
 from tests.scenario import Scenario
-from tests.web import Client, act_as, post_form
+from tests.web import Client, act_as, post_form, post_step
 
 
 async def console(client: Client, world: Scenario, verb: str, **data: Any) -> Any:
@@ -46,7 +46,7 @@ async def test_a_meeting_from_plan_to_published_minutes(
 
     # Rounds opened while the meeting runs the proposal: only those present take part.
     for _ in range(2):
-        step = await post_form(client, f"/s/alpha/proposals/{world.proposal_id}/advance", {
+        step = await post_step(client, f"/s/alpha/proposals/{world.proposal_id}", "advance", {
             "back": f"/s/alpha/meetings/{world.meeting_id}/console"})  # fmt: skip
         assert step.headers["location"] == f"/s/alpha/meetings/{world.meeting_id}/console"
     screen = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/console")).text

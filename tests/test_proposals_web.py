@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
+
 from consentir import db
+from consentir.spaces.store import Space
+from tests.process import open_meeting
 from tests.scenario import Scenario, adopt_proposal
-from tests.web import Client, act_as, csrf_token, field_error, post_form
+from tests.web import MOVING_VERBS, Client, act_as, csrf_token, field_error, post_form, post_step
 
 NEW = {"title": "Réunions mensuelles", "driver": "Nous nous voyons trop peu.",
        "body": "Une **réunion** chaque premier lundi du mois."}  # fmt: skip
@@ -23,7 +27,7 @@ async def create(client: Client, world: Scenario) -> str:
 
 async def step(client: Client, world: Scenario, role: str, url: str, verb: str, **data: Any) -> Any:
     act_as(client, world, role)
-    return await post_form(client, f"{url}/{verb}", data)
+    return await post_step(client, url, verb, data)
 
 
 async def to_object(client: Client, world: Scenario) -> str:
@@ -140,6 +144,8 @@ async def test_api_takes_a_proposal_to_adoption(client_world: tuple[Client, Scen
     url = f"{base}/{created.json()['id']}"
 
     async def do(role: str, verb: str, **body: Any) -> Any:
+        if verb in MOVING_VERBS:  # decided on the proposal as its reader sees it now
+            body["revision"] = (await client.get(url, headers=auth(role))).json()["revision"]
         return await client.post(f"{url}/steps/{verb}", json=body, headers=auth(role))
 
     assert (await do("member", "submit")).status_code == 200
@@ -363,7 +369,7 @@ async def test_the_proposal_page_follows_its_round_live(
 
 
 async def test_what_each_person_may_do_on_the_page_and_in_the_api(
-    client_world: tuple[Client, Scenario],
+    client_world: tuple[Client, Scenario], pool: asyncpg.Pool, alpha: Space
 ) -> None:
     """The proposer is not offered the facilitator's "record a position" form; a facilitator
     can judge a new objection while an earlier one is valid and waiting to be integrated;
@@ -388,9 +394,16 @@ async def test_what_each_person_may_do_on_the_page_and_in_the_api(
     assert "Trop tôt le matin." not in (await client.get(url)).text
 
     act_as(client, world, "facilitator")
+    # Positions on someone's behalf: only during an open meeting, for those present.
+    assert 'id="record-person"' not in (await client.get(url)).text
+    await open_meeting(pool, alpha, world, ("admin", "target"))
     page = (await client.get(url)).text
     first = re.search(r'id="verdict-valid-(\d+)"', page)
     assert first is not None and 'id="record-person"' in page
+    options = re.search(r'<select id="record-person" name="person">(.*?)</select>', page)
+    assert options is not None
+    present = {str(world.user_ids["admin"]), str(world.user_ids["target"])}
+    assert set(re.findall(r'value="(\d+)"', options.group(1))) == present
     await step(client, world, "facilitator", url, "judge", objection_id=first.group(1),
                verdict="valid", reason="Il exclut des membres.")  # fmt: skip
     await step(client, world, "facilitator", url, "position", person=str(world.user_ids["admin"]),

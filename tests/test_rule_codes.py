@@ -29,9 +29,9 @@ from consentir.consent.store import Content
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Signature, Space
 from consentir.web.i18n import display_zone, translations
-from tests.process import act, person
+from tests.process import act, open_meeting, person
 from tests.scenario import Scenario
-from tests.web import Client, act_as, post_form
+from tests.web import MOVING_VERBS, Client, act_as, post_form
 
 TEXT = Content(title="Réunions mensuelles", driver="Nous nous voyons trop peu.",
                body="Une réunion chaque premier lundi du mois.")  # fmt: skip
@@ -151,6 +151,13 @@ async def objected(s: Setup) -> Target:
     await position(s, target.proposal_id, "target", Stance.OBJECTION, 1)
     objection_id = await s.last_id("objections", target.proposal_id)
     return Target(target.slug, target.proposal_id, objection_id=objection_id)
+
+
+async def objected_in_a_meeting(s: Setup) -> Target:
+    """`target` objects to version 1; a meeting of the space is open, `target` present."""
+    target = await objected(s)
+    await open_meeting(s.pool, s.alpha, s.world, ("target",))
+    return target
 
 
 async def objected_all_answered(s: Setup) -> Target:
@@ -275,6 +282,11 @@ CASES: dict[Rule, Case] = {
     Rule.OBJECTIONS_UNJUDGED: Case(objected_all_answered, "facilitator", "close-round"),
     Rule.DEADLINE_PAST: Case(clarifying, "facilitator", "deadline", fields(deadline=PAST)),
     Rule.NOBODY_ELIGIBLE: Case(alone, "member", "submit"),
+    Rule.STALE_STATE: Case(clarifying, "facilitator", "advance", fields(revision=1)),
+    Rule.NOT_PRESENT: Case(objecting, "facilitator", "position", lambda t, w: {
+        "stance": "consent", "version": 1, "person": w.user_ids["admin"]}),
+    Rule.ON_BEHALF_LIFTS: Case(objected_in_a_meeting, "facilitator", "position", lambda t, w: {
+        "stance": "consent", "version": 1, "person": w.user_ids["target"]}),
 }  # fmt: skip
 
 # Rules a surface cannot reach, and why; each is tested below through the path that can.
@@ -320,6 +332,18 @@ async def prepare(rule: Rule, pool: asyncpg.Pool, alpha: Space, world: Scenario)
     return await CASES[rule].setup(Setup(pool, alpha, world))
 
 
+async def sent(case: Case, target: Target, world: Scenario, pool: asyncpg.Pool) -> dict[str, Any]:
+    """The request's fields; a step that moves the process is sent, as the page and a
+    careful client send it, with the proposal's current revision unless the case says."""
+    values = dict(case.fields(target, world))
+    if case.verb in MOVING_VERBS and "revision" not in values:
+        async with pool.acquire() as conn:
+            values["revision"] = await conn.fetchval(
+                "SELECT revision FROM proposals WHERE id = $1", target.proposal_id
+            )
+    return values
+
+
 # --- the tests ----------------------------------------------------------------------------
 
 
@@ -334,7 +358,7 @@ async def test_the_api_names_the_rule(
     case = CASES[rule]
     target = await prepare(rule, pool, alpha, world)
     act_as(client, world, "anonymous")
-    body = {k: json_value(v) for k, v in case.fields(target, world).items()}
+    body = {k: json_value(v) for k, v in (await sent(case, target, world, pool)).items()}
     response = await client.post(
         f"/api/v1/spaces/{target.slug}/proposals/{target.proposal_id}/steps/{case.verb}",
         json=body,
@@ -359,7 +383,7 @@ async def test_the_page_shows_the_rule(
     case = CASES[rule]
     target = await prepare(rule, pool, alpha, world)
     act_as(client, world, case.role)
-    data = {k: form_value(v) for k, v in case.fields(target, world).items()}
+    data = {k: form_value(v) for k, v in (await sent(case, target, world, pool)).items()}
     response = await post_form(
         client, f"/s/{target.slug}/proposals/{target.proposal_id}/{case.verb}", data
     )

@@ -38,6 +38,31 @@ async def post_form(
     )
 
 
+# The steps that move the process carry the proposal's revision, as the page's forms do.
+MOVING_VERBS = frozenset(
+    {"advance", "close-round", "open-object-round", "close", "withdraw", "judge", "publish"}
+)
+_REVISION = re.compile(r'data-revision="(\d+)"')
+
+
+async def page_revision(client: Client, url: str) -> str:
+    """The revision the proposal page at `url` shows its reader (and its forms send)."""
+    match = _REVISION.search((await client.get(url)).text)
+    assert match, f"no revision on {url}"
+    return match.group(1)
+
+
+async def post_step(
+    client: Client, url: str, verb: str, data: dict[str, Any] | None = None
+) -> httpx.Response:
+    """A step form sent from the proposal page at `url`, as a browser would send it (a step
+    that moves the process with the revision the page showed)."""
+    data = dict(data or {})
+    if verb in MOVING_VERBS and "revision" not in data:
+        data["revision"] = await page_revision(client, url)
+    return await post_form(client, f"{url}/{verb}", data)
+
+
 def field_error(html: str, field: str) -> str | None:
     """The error message shown next to a form field, if any."""
     match = re.search(rf'<p class="error" id="f-{field}-error">([^<]*)</p>', html)

@@ -73,7 +73,6 @@ def words() -> dict[str, str]:
         "answered": gettext("answered"),
         "waiting": gettext("waiting"),
         "passed": gettext("passed"),
-        "on_behalf": gettext("(recorded by the facilitator)"),
         "silent": gettext("(silence after the deadline)"),
         "answer": gettext("Answer:"),
         "status": gettext("Status:"),

@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -34,18 +35,18 @@ from consentir.markdown import render as render_markdown
 from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
-from consentir.web import idempotency
+from consentir.web import boundary, idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.i18n import aware, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Driver = Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=50000)]
-Note = Annotated[str, msgspec.Meta(max_length=2000)]
-Text = Annotated[str, msgspec.Meta(max_length=5000)]
-Key = Annotated[str, msgspec.Meta(max_length=200)]
+Title = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=200)]
+Driver = Annotated[boundary.Text, msgspec.Meta(min_length=1, max_length=10000)]
+Body = Annotated[boundary.Text, msgspec.Meta(min_length=1, max_length=50000)]
+Note = Annotated[boundary.Text, msgspec.Meta(max_length=2000)]
+Text = Annotated[boundary.Text, msgspec.Meta(max_length=5000)]
+Key = Annotated[boundary.OneLine, msgspec.Meta(max_length=200)]
 
 
 def actor_of(here: SpaceView, me: User) -> Actor:
@@ -66,26 +67,35 @@ Verb = Literal[
 VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 
 
-class ActionIn(msgspec.Struct, kw_only=True):
+class ActionIn(boundary.Input, kw_only=True):
     """The fields of any step; each verb reads those it needs (see `build`)."""
 
     text: Text = ""  # a question, an answer, a reaction
     passed: bool = False  # react: pass
-    driver: Annotated[str, msgspec.Meta(max_length=10000)] = ""  # publish
-    body: Annotated[str, msgspec.Meta(max_length=50000)] = ""  # publish
+    driver: Annotated[boundary.Text, msgspec.Meta(max_length=10000)] = ""  # publish
+    body: Annotated[boundary.Text, msgspec.Meta(max_length=50000)] = ""  # publish
     note: Note = ""  # publish: what changed
-    answers: list[int] = []  # publish in the integrate stage: the objections it answers
+    # publish in the integrate stage: the objections it answers
+    answers: Annotated[list[boundary.Id], boundary.Items] = msgspec.field(default_factory=list)
     stance: Literal["consent", "concern", "objection"] | None = None  # position
     reason: Text = ""  # position (objection), judge, close
-    version: int | None = None  # position: the version the form showed
-    person: int | None = None  # position on someone's behalf (facilitator)
-    question_id: int | None = None  # answer
-    objection_id: int | None = None  # judge, withdraw-objection, confirm
+    version: boundary.Int32 | None = None  # position: the version the form showed
+    person: boundary.Id | None = None  # position on someone's behalf (facilitator)
+    question_id: boundary.Id | None = None  # answer
+    objection_id: boundary.Id | None = None  # judge, withdraw-objection, confirm
     verdict: Literal["valid", "not_valid"] | None = None  # judge
     deadline: datetime | None = None  # deadline (none: remove it)
+    # The proposal's revision the step was decided on: required by the steps that move the
+    # process (MOVING_VERBS); a stale one is refused with `stale_state`.
+    revision: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
 
 
 REQUIRED = N_("This field is required.")
+
+# The verbs whose step moves the process: each must say which revision it was decided on.
+MOVING_VERBS = frozenset(
+    {"advance", "close-round", "open-object-round", "close", "withdraw", "judge", "publish"}
+)
 
 
 def _required(value: object, name: str) -> None:
@@ -96,6 +106,9 @@ def _required(value: object, name: str) -> None:
 def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Action, Content]:
     """The rules action for `verb`, and the text it writes; DomainError for a missing field."""
     nobody: frozenset[int] = frozenset()  # the store fills in who may take part
+    seen = form.revision
+    if verb in MOVING_VERBS:
+        _required(seen, "revision")
     match verb:
         case "submit":
             return rules.Submit(nobody), Content()
@@ -108,7 +121,7 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
             assert form.question_id is not None
             return rules.AnswerQuestion(form.question_id), Content(text=form.text.strip())
         case "advance":
-            return rules.Advance(nobody), Content()
+            return rules.Advance(nobody, seen), Content()
         case "react":
             if not form.passed:
                 _required(form.text, "text")
@@ -117,7 +130,7 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
             _required(form.driver, "driver")
             _required(form.body, "body")
             content = Content(driver=form.driver.strip(), body=form.body.strip(), note=form.note)
-            return rules.PublishVersion(frozenset(form.answers)), content
+            return rules.PublishVersion(frozenset(form.answers), seen), content
         case "position":
             _required(form.stance, "stance")
             _required(form.version, "version")
@@ -131,7 +144,8 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
             _required(form.verdict, "verdict")
             assert form.objection_id is not None
             valid = form.verdict == "valid"
-            return rules.JudgeObjection(form.objection_id, valid, form.reason.strip()), Content()
+            judge = rules.JudgeObjection(form.objection_id, valid, form.reason.strip(), seen)
+            return judge, Content()
         case "withdraw-objection" | "confirm":
             _required(form.objection_id, "objection_id")
             assert form.objection_id is not None
@@ -139,17 +153,17 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
                 return rules.ConfirmIntegration(form.objection_id), Content()
             return rules.WithdrawObjection(form.objection_id), Content()
         case "open-object-round":
-            return rules.OpenObjectRound(nobody), Content()
+            return rules.OpenObjectRound(nobody, seen), Content()
         case "close-round":
-            return rules.CloseRound(now), Content()
+            return rules.CloseRound(now, seen), Content()
         case "deadline":
             return rules.SetDeadline(
                 aware(form.deadline) if form.deadline else None, now
             ), Content()
         case "withdraw":
-            return rules.Withdraw(), Content()
+            return rules.Withdraw(seen), Content()
         case "close":
-            return rules.CloseWithoutConsent(form.reason.strip()), Content()
+            return rules.CloseWithoutConsent(form.reason.strip(), seen), Content()
     raise DomainError("unknown_step", N_("This step does not exist."), status=404)
 
 
@@ -177,12 +191,11 @@ async def perform(
     )
     async with db.transaction(pool) as conn:
         if key:
-            replay = await idempotency.claim(conn, me.id, key, fingerprint)
+            # The answer is the proposal as it is then (200): the key's row says all there is.
+            replay = await idempotency.claim(conn, me.id, key, fingerprint, status=200)
             if replay is not None:
                 return Done(None, replay)
         result = await store.act(conn, here.space, proposal_id, actor_of(here, me), action, content)
-        if key:
-            await idempotency.record(conn, me.id, key, status=200, body=b"")
     return Done(result, None)
 
 
@@ -216,14 +229,14 @@ async def proposals_page(
     )  # fmt: skip
 
 
-Supersedes = Annotated[str, msgspec.Meta(max_length=500)]
+Supersedes = Annotated[boundary.OneLine, msgspec.Meta(max_length=500)]
 
 
 class ProposalForm(msgspec.Struct):
     title: Title
     driver: Driver
     body: Body
-    revision: int = 0
+    revision: boundary.Int32 = 0
     supersedes: Supersedes = ""  # decision numbers, separated by commas or spaces
 
     def content(self) -> Content:
@@ -249,11 +262,19 @@ async def create_proposal(
     pool: NamedDependency[asyncpg.Pool],
     data: FormData,
 ) -> Response[Any]:
+    """The form carries an idempotency key: sent twice (double click), one draft, and the
+    second answer leads to it as the first did."""
     require_participant(here, me)
+    page = f"/s/{here.space.slug}/proposals"
     try:
         form = parse_form(ProposalForm, data)
         async with db.transaction(pool) as conn:
+            replay = await idempotency.claim_form(conn, me.id, data, page, form)
+            if replay is not None:
+                return replay.redirect(page)
             proposal_id = await store.create(conn, here.space, actor_of(here, me), form.content())
+            location = f"{page}/{proposal_id}"
+            await idempotency.record_form(conn, me.id, data, location)
     except FormInvalid as invalid:
         return _page("proposals/edit.html", here, 422, form=invalid, proposal=None, values=data)
     except DomainError as error:
@@ -261,7 +282,7 @@ async def create_proposal(
             raise
         return _page("proposals/edit.html", here, 422, form=field_error(error), proposal=None,
                      values=data)  # fmt: skip
-    return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
+    return Redirect(location, status_code=303)
 
 
 async def _visible(
@@ -368,6 +389,12 @@ async def proposal_context(
     mine = None
     if state.round is not None:
         mine = state.round.answer_of(me.id)
+    # A position of mine that a facilitator recorded for me, in a meeting: by whom.
+    mine_recorded_by = next(
+        (p["recorded_by"] for p in (open_round or {}).get("positions", [])
+         if p["user_id"] == me.id and p["on_behalf"]),
+        None,
+    )  # fmt: skip
     can = {
         verb: rules.allowed(state, actor, action)
         for verb, action in _probes(state, actor, me, now).items()
@@ -382,7 +409,8 @@ async def proposal_context(
         proposal=loaded.head, state=state, detail=found, current=current,
         current_html=render_markdown(current["body"]),
         driver_html=render_markdown(current["driver"]),
-        open_round=open_round, hidden=hidden, mine=mine, can=can, actor=actor,
+        open_round=open_round, hidden=hidden, mine=mine, mine_recorded_by=mine_recorded_by,
+        can=can, actor=actor,
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
         objections=found.visible_objections(here.space.hide_positions, actor),
         words=labels.words(),
@@ -415,10 +443,11 @@ def _probes(
             valid if state.stage is rules.Stage.INTEGRATE else frozenset()
         ),
         "position": rules.GivePosition(me.id, Stance.CONSENT, state.version),
-        # Recording for someone else: a facilitator's act (the rules check the person).
+        # Recording for someone else: a facilitator's act, for someone on the round's list
+        # recorded present at an open meeting (the rules check the person).
         "record": rules.GivePosition(
-            next(iter(sorted(state.round.eligible)), 0) if state.round else 0,
-            Stance.CONSENT, state.version,
+            min(state.round.eligible & state.present, default=0) if state.round else 0,
+            Stance.OBJECTION, state.version, "-",
         ),
         "judge": rules.JudgeObjection(first_raised, True, "-"),
         "close-round": rules.CloseRound(now),
@@ -509,8 +538,8 @@ async def diff_page(
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
     proposal_id: FromPath[int],
-    from_version: FromQuery[int | None] = None,
-    to_version: FromQuery[int | None] = None,
+    from_version: boundary.Int32Query = None,
+    to_version: boundary.Int32Query = None,
 ) -> Template:
     """Word-level differences between any two versions (default: the last two)."""
     async with pool.acquire() as conn:
@@ -530,11 +559,14 @@ async def diff_page(
 # --- JSON API -----------------------------------------------------------------------------
 
 
-class ProposalIn(msgspec.Struct):
+class ProposalIn(boundary.Input):
     title: Title
     driver: Driver
     body: Body
-    supersedes: list[Annotated[str, msgspec.Meta(max_length=40)]] = []  # decision numbers
+    # the decision numbers it replaces
+    supersedes: Annotated[
+        list[Annotated[boundary.OneLine, msgspec.Meta(max_length=40)]], boundary.Items
+    ] = msgspec.field(default_factory=list)
 
 
 class ProposalOut(msgspec.Struct):
@@ -613,7 +645,7 @@ async def api_create_proposal(
     data: JSONBody[ProposalIn],
 ) -> Response[Any]:
     """Accepts an `Idempotency-Key` header: the same key again returns the first answer."""
-    require_participant(here, me)
+    require_participant(here, me)  # (before the key: a refusal is not kept)
     key = request.headers.get("idempotency-key")
     fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
     async with db.transaction(pool) as conn:
@@ -646,38 +678,131 @@ async def api_proposal(
     return _out(loaded, found, here.space.hide_positions, actor_of(here, me))
 
 
-@post("/api/v1/spaces/{slug:str}/proposals/{proposal_id:int}/steps/{verb:str}",
-      tags=["proposals"], summary="Take a step of the consent process")  # fmt: skip
-async def api_step(
-    request: Request[Any, Any, Any],
-    here: NamedDependency[SpaceView],
-    me: NamedDependency[User],
-    pool: NamedDependency[asyncpg.Pool],
-    proposal_id: FromPath[int],
-    verb: FromPath[Verb],
-    data: JSONBody[ActionIn],
-) -> Response[Any]:
-    """`verb` is one of: submit, ask (text), answer (question_id, text), advance, react (text
-    or passed), publish (driver, body, note, answers: objection ids in the integrate stage),
-    position (stance, version, reason for an objection, person: on someone's behalf),
-    judge (objection_id, verdict valid|not_valid, reason), withdraw-objection and confirm
-    (objection_id), open-object-round, close-round, deadline (deadline or null), withdraw,
-    close (reason). A refused step answers problem+json whose `code` names the rule.
-    Accepts an `Idempotency-Key` header: the same key again changes nothing."""
-    done = await perform(
-        pool, here, me, proposal_id, verb, data, key=request.headers.get("idempotency-key")
+# One documented operation per verb, each with its own body, all running `perform()`.
+
+Revision = Annotated[boundary.Int32, msgspec.Meta(description=(
+    "The proposal's `revision` as you read it. If it changed since, the step is refused "
+    "(409, code `stale_state`): read the proposal again, then decide."))]  # fmt: skip
+Said = Annotated[boundary.Text, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class SubmitIn(boundary.Input, kw_only=True):
+    """No field: the proposer submits the draft to the group."""
+
+
+class AskIn(boundary.Input, kw_only=True):
+    text: Said  # the clarifying question
+
+
+class AnswerIn(boundary.Input, kw_only=True):
+    question_id: boundary.Id
+    text: Said
+
+
+class ReactIn(boundary.Input, kw_only=True):
+    text: Text = ""  # the reaction (required unless `passed`)
+    passed: bool = False
+
+
+class PublishIn(boundary.Input, kw_only=True):
+    driver: Driver
+    body: Body
+    revision: Revision
+    note: Note = ""  # what changed
+    # in the integrate stage: the ids of the valid objections this version answers
+    answers: Annotated[list[boundary.Id], boundary.Items] = msgspec.field(default_factory=list)
+
+
+class PositionIn(boundary.Input, kw_only=True):
+    stance: Literal["consent", "concern", "objection"]
+    version: boundary.Int32  # the version the position is about (the current one)
+    reason: Text = ""  # required for an objection
+    person: boundary.Id | None = None  # a facilitator recording someone present in a meeting
+
+
+class JudgeIn(boundary.Input, kw_only=True):
+    objection_id: boundary.Id
+    verdict: Literal["valid", "not_valid"]
+    revision: Revision
+    reason: Text = ""
+
+
+class ObjectionIn(boundary.Input, kw_only=True):
+    objection_id: boundary.Id
+
+
+class RevisionIn(boundary.Input, kw_only=True):
+    revision: Revision
+
+
+class DeadlineIn(boundary.Input, kw_only=True):
+    deadline: datetime | None = None  # null: no deadline; within years 2000 to 2100
+
+
+class CloseIn(boundary.Input, kw_only=True):
+    revision: Revision
+    reason: Text = ""
+
+
+STEPS_API: dict[str, tuple[type[boundary.Input], str]] = {
+    "submit": (SubmitIn, "Submit a draft to the group (its proposer)"),
+    "ask": (AskIn, "Ask a clarifying question"),
+    "answer": (AnswerIn, "Answer a clarifying question (the proposer)"),
+    "advance": (RevisionIn, "Move on to the next stage (a facilitator)"),
+    "react": (ReactIn, "React, or pass, in the reaction round"),
+    "publish": (PublishIn, "Publish a new version (the proposer)"),
+    "position": (PositionIn, "Give a position in the objection round"),
+    "judge": (JudgeIn, "Judge whether an objection is valid (a facilitator)"),
+    "withdraw-objection": (ObjectionIn, "Withdraw one's own objection"),
+    "confirm": (ObjectionIn, "Confirm a new version answers one's objection (the objector)"),
+    "open-object-round": (RevisionIn, "Open an objection round on the current version"),
+    "close-round": (RevisionIn, "Close the open round (a facilitator)"),
+    "deadline": (DeadlineIn, "Set or remove the open round's deadline (a facilitator)"),
+    "withdraw": (RevisionIn, "Withdraw the proposal (its proposer)"),
+    "close": (CloseIn, "Close without consent (a facilitator)"),
+}
+
+
+def _api_step_route(verb: str, body: type[boundary.Input], summary: str) -> HTTPRouteHandler:
+    async def step(
+        request: Request[Any, Any, Any],
+        here: NamedDependency[SpaceView],
+        me: NamedDependency[User],
+        pool: NamedDependency[asyncpg.Pool],
+        proposal_id: FromPath[int],
+        data: Any,
+    ) -> Response[ProposalOut]:
+        form = ActionIn(**msgspec.structs.asdict(data))
+        done = await perform(
+            pool, here, me, proposal_id, verb, form, key=request.headers.get("idempotency-key")
+        )
+        async with pool.acquire() as conn:
+            loaded = await store.load(conn, here.space.id, proposal_id)
+            found = await store.detail(conn, here.space.id, proposal_id)
+        out = _out(loaded, found, here.space.hide_positions, actor_of(here, me))
+        headers = {"idempotent-replayed": "true"} if done.replayed else {}
+        return Response(out, status_code=200, headers=headers)
+
+    # The body's type is this verb's Struct: Litestar reads it from the annotation.
+    step.__annotations__ = {**step.__annotations__, "data": JSONBody[body]}  # type: ignore[misc,valid-type]
+    step.__name__ = step.__qualname__ = f"api_step_{verb.replace('-', '_')}"
+    step.__doc__ = (
+        "Answers the proposal as it is after the step. A refused step answers problem+json "
+        "whose `code` names the rule (e.g. 403 `not_facilitator`, 409 `stale_state`). "
+        "Accepts an `Idempotency-Key` header: the same key again changes nothing."
     )
-    async with pool.acquire() as conn:
-        loaded = await store.load(conn, here.space.id, proposal_id)
-        found = await store.detail(conn, here.space.id, proposal_id)
-    out = _out(loaded, found, here.space.hide_positions, actor_of(here, me))
-    headers = {"idempotent-replayed": "true"} if done.replayed else {}
-    return Response(out, status_code=200, headers=headers)
+    return post(
+        f"/api/v1/spaces/{{slug:str}}/proposals/{{proposal_id:int}}/steps/{verb}",
+        tags=["proposals"], summary=summary, status_code=200, name=step.__name__,
+    )(step)  # fmt: skip
+
+
+api_steps = [_api_step_route(verb, *STEPS_API[verb]) for verb in VERBS]
 
 
 html_routes = [
     proposals_page, new_proposal, create_proposal, edit_proposal, save_draft, preview,
     proposal_page, take_step, diff_page, round_fragment,
 ]  # fmt: skip
-api_routes = [api_proposals, api_create_proposal, api_proposal, api_step]
+api_routes = [api_proposals, api_create_proposal, api_proposal, *api_steps]
 routes = [*html_routes, *api_routes]

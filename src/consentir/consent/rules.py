@@ -109,6 +109,10 @@ class Objection:
     version: int  # the version objected to
     status: ObjectionStatus
     answered_in: int | None = None  # the version that says it answers this objection
+    # Each confirmation is its author's own act: the proposer's, by publishing the version
+    # that answers it; the objector's, by confirming (or consenting to) that version.
+    proposer_confirmed: bool = False
+    objector_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,12 @@ class Proposal:
     questions: tuple[Question, ...] = ()
     objections: tuple[Objection, ...] = ()
     decided: bool = False
+    # Every successful step increments it: a step that moves the process names the revision
+    # it was decided on, and a stale one is refused (a double click, two open pages).
+    revision: int = 1
+    # Who is recorded present (in the room or remotely) at a meeting of the space open now:
+    # only for them may a facilitator record a position on their behalf.
+    present: frozenset[int] = frozenset()
 
     def objection(self, objection_id: int) -> Objection:
         for objection in self.objections:
@@ -184,6 +194,7 @@ class Advance:
     """The facilitator ends the clarify round (→ react) or the react round (→ object)."""
 
     eligible: frozenset[int]
+    seen: int | None = None  # the revision it was decided on (see `_fresh`)
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,7 @@ class PublishVersion:
     objections it answers (the proposer thereby confirms it still serves the driver)."""
 
     answers: frozenset[int] = frozenset()
+    seen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,7 @@ class JudgeObjection:
     objection_id: int
     valid: bool
     reason: str
+    seen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -234,11 +247,13 @@ class OpenObjectRound:
     """Integrate → object: a new object round on the new version."""
 
     eligible: frozenset[int]
+    seen: int | None = None
 
 
 @dataclass(frozen=True)
 class CloseRound:
     now: datetime
+    seen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -258,12 +273,13 @@ class DeadlinePassed:
 
 @dataclass(frozen=True)
 class Withdraw:
-    pass
+    seen: int | None = None
 
 
 @dataclass(frozen=True)
 class CloseWithoutConsent:
     reason: str
+    seen: int | None = None
 
 
 Action = (
@@ -333,11 +349,36 @@ class ObjectionChanged:
     objection_id: int
     status: ObjectionStatus
     answered_in: int | None = None
+    proposer_confirms: bool = False  # the proposer, acting, confirms the answering version
+    objector_confirms: bool = False  # the objector, acting, confirms it removes the objection
 
 
 @dataclass(frozen=True)
 class Adopted:
     version: int
+
+
+# The steps that move the process: each carries the revision it was decided on. The web
+# layer requires it from every form and API call; only the deadline task (which decides on
+# the state it has locked) and the rules' own probes leave it out.
+MovingAction = (
+    Advance
+    | PublishVersion
+    | JudgeObjection
+    | OpenObjectRound
+    | CloseRound
+    | Withdraw
+    | CloseWithoutConsent
+)
+MOVING_ACTIONS = (
+    Advance,
+    PublishVersion,
+    JudgeObjection,
+    OpenObjectRound,
+    CloseRound,
+    Withdraw,
+    CloseWithoutConsent,
+)
 
 
 Effect = (
@@ -394,6 +435,9 @@ class Rule(StrEnum):
     DEADLINE_PAST = "deadline_in_the_past"
     DEADLINE_NOT_REACHED = "deadline_not_reached"
     NOBODY_ELIGIBLE = "nobody_eligible"
+    STALE_STATE = "stale_state"
+    NOT_PRESENT = "on_behalf_not_present"
+    ON_BEHALF_LIFTS = "on_behalf_cannot_lift_objection"
 
 
 MESSAGES: dict[Rule, str] = {
@@ -437,6 +481,17 @@ MESSAGES: dict[Rule, str] = {
     Rule.DEADLINE_PAST: N_("The deadline must be in the future."),
     Rule.DEADLINE_NOT_REACHED: N_("This round's deadline has not passed yet."),
     Rule.NOBODY_ELIGIBLE: N_("Nobody but the proposer could take part: invite members first."),
+    Rule.STALE_STATE: N_(
+        "This proposal changed since the page was opened (someone acted meanwhile): here is"
+        " its current state. Check it, then act again if you still want to."
+    ),
+    Rule.NOT_PRESENT: N_(
+        "A position is recorded on someone's behalf only during an open meeting of this"
+        " space where they are recorded present."
+    ),
+    Rule.ON_BEHALF_LIFTS: N_(
+        "Only the objector can lift their objection: they give their position themselves."
+    ),
 }
 
 _STATUS: dict[Rule, int] = {
@@ -447,6 +502,7 @@ _STATUS: dict[Rule, int] = {
     Rule.PROPOSER_ASKS: 403,
     Rule.NOT_YOUR_POSITION: 403,
     Rule.NOT_OBJECTOR: 403,
+    Rule.ON_BEHALF_LIFTS: 403,
     Rule.QUESTION_UNKNOWN: 404,
     Rule.OBJECTION_UNKNOWN: 404,
     Rule.REASON_REQUIRED: 422,
@@ -552,14 +608,52 @@ def _set_status(
     objection: Objection,
     status: ObjectionStatus,
     answered_in: int | None = None,
+    *,
+    proposer_confirms: bool = False,
+    objector_confirms: bool = False,
 ) -> tuple[Proposal, ObjectionChanged]:
+    """The objection's new status (and answering version); a confirmation is recorded only
+    when its author is the one acting (the callers know who acts)."""
     answered_in = answered_in or objection.answered_in
-    changed = replace(objection, status=status, answered_in=answered_in)
-    return _with_objection(proposal, changed), ObjectionChanged(objection.id, status, answered_in)
+    changed = replace(
+        objection,
+        status=status,
+        answered_in=answered_in,
+        proposer_confirmed=objection.proposer_confirmed or proposer_confirms,
+        objector_confirmed=objection.objector_confirmed or objector_confirms,
+    )
+    effect = ObjectionChanged(
+        objection.id, status, answered_in, proposer_confirms, objector_confirms
+    )
+    return _with_objection(proposal, changed), effect
 
 
 def step(proposal: Proposal, actor: Actor, action: Action) -> Step:
-    """The next state after `actor` does `action`, or a RuleViolation naming the rule."""
+    """The next state after `actor` does `action`, or a RuleViolation naming the rule.
+    Every step taken moves the proposal's revision on."""
+    if isinstance(action, MOVING_ACTIONS):
+        _fresh(proposal, actor, action)
+    result = _step(proposal, actor, action)
+    return Step(replace(result.proposal, revision=proposal.revision + 1), result.effects)
+
+
+def _fresh(proposal: Proposal, actor: Actor, action: MovingAction) -> None:
+    """A step that moves the process is decided on the state its sender saw: if anything
+    changed since (another facilitator already moved on, a second click), it is refused,
+    unless this person may not take it at all (or what it names does not exist): that
+    refusal says more."""
+    _open(proposal)
+    if action.seen is None or action.seen == proposal.revision:
+        return
+    try:
+        _step(proposal, actor, action)
+    except RuleViolation as refused:
+        if refused.status in (403, 404):
+            raise
+    raise RuleViolation(Rule.STALE_STATE)
+
+
+def _step(proposal: Proposal, actor: Actor, action: Action) -> Step:
     match action:
         case EditDraft():
             _open(proposal)
@@ -627,7 +721,9 @@ def step(proposal: Proposal, actor: Actor, action: Action) -> Step:
             _require(actor.user_id == objection.objector, Rule.NOT_OBJECTOR)
             _require(objection.status is ObjectionStatus.VALID, Rule.OBJECTION_NOT_OPEN)
             _require(objection.answered_in is not None, Rule.NOT_ANSWERED)
-            integrated, effect = _set_status(proposal, objection, ObjectionStatus.INTEGRATED)
+            integrated, effect = _set_status(
+                proposal, objection, ObjectionStatus.INTEGRATED, objector_confirms=True
+            )
             return Step(integrated, (effect,))
         case OpenObjectRound(eligible=eligible):
             _open(proposal)
@@ -699,10 +795,11 @@ def _publish(proposal: Proposal, actor: Actor, answers: frozenset[int]) -> Step:
         changed = replace(proposal, version=number)
         effects: list[Effect] = [published]
         for objection in proposal.objections:
-            if objection.id in answers:
-                answered = replace(objection, answered_in=number)
-                changed = _with_objection(changed, answered)
-                effects.append(ObjectionChanged(objection.id, objection.status, number))
+            if objection.id in answers:  # the proposer, publishing, confirms it answers
+                changed, effect = _set_status(
+                    changed, objection, objection.status, number, proposer_confirms=True
+                )
+                effects.append(effect)
         return Step(changed, tuple(effects))
     _require(not answers, Rule.VERSION_ANSWERS_INVALID)
     changed = replace(proposal, version=number)
@@ -723,8 +820,12 @@ def _publish(proposal: Proposal, actor: Actor, answers: frozenset[int]) -> Step:
 
 def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
     round_ = _round(proposal, RoundKind.OBJECT)
-    if action.person != actor.user_id:
+    on_behalf = action.person != actor.user_id
+    if on_behalf:
+        # A facilitator records what someone present says, during a meeting; never what
+        # would lift that person's objection: only they can, acting themselves.
         _require(actor.may_facilitate, Rule.NOT_YOUR_POSITION)
+        _require(action.person in proposal.present, Rule.NOT_PRESENT)
     else:
         _participant(proposal, actor, round_)
     _require(action.person in round_.eligible, Rule.NOT_ELIGIBLE)
@@ -732,7 +833,13 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
     _require(
         action.stance is not Stance.OBJECTION or bool(action.reason.strip()), Rule.REASON_REQUIRED
     )
-    on_behalf = action.person != actor.user_id
+    if on_behalf and action.stance is not Stance.OBJECTION:
+        lifted = [
+            o
+            for o in proposal.objections
+            if o.objector == action.person and o.status in OPEN_OBJECTION
+        ]
+        _require(not lifted, Rule.ON_BEHALF_LIFTS)
     answers = tuple((u, a) for u, a in round_.answers if u != action.person)
     changed = replace(
         proposal, round=replace(round_, answers=(*answers, (action.person, action.stance.value)))
@@ -748,15 +855,16 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
             changed = replace(changed, objections=(*changed.objections, raised))
             effects.append(ObjectionRaised(action.person, action.version))
         return Step(changed, tuple(effects))
-    # Consenting to this version withdraws this person's open objection to it; consenting to
-    # a later version than the one objected to confirms the new text removes the objection.
+    # The objector's own consent to this version withdraws their open objection to it; to a
+    # later version than the one objected to, it confirms the new text removes the objection.
+    # (On someone's behalf, `mine` is empty: refused above.)
     for objection in mine:
         if objection.version == action.version:
             changed, effect = _set_status(changed, objection, ObjectionStatus.WITHDRAWN)
         else:
             answered_in = objection.answered_in or action.version
             changed, effect = _set_status(
-                changed, objection, ObjectionStatus.INTEGRATED, answered_in
+                changed, objection, ObjectionStatus.INTEGRATED, answered_in, objector_confirms=True
             )
         effects.append(effect)
     return Step(changed, tuple(effects))

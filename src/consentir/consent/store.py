@@ -7,7 +7,7 @@ for forms that carry it), append the journal event (which notifies `space:<id>`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -101,10 +101,16 @@ SELECT p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stag
        (SELECT coalesce(json_agg(json_build_array(id, author_id, answer IS NOT NULL)
                                  ORDER BY id), '[]')
           FROM questions WHERE proposal_id = p.id) AS questions,
-       (SELECT coalesce(json_agg(json_build_array(id, objector_id, version, status, answered_in)
+       (SELECT coalesce(json_agg(json_build_array(
+                   id, objector_id, version, status, answered_in,
+                   proposer_confirmed_at IS NOT NULL, objector_confirmed_at IS NOT NULL)
                                  ORDER BY id), '[]')
           FROM objections WHERE proposal_id = p.id) AS objections,
-       EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided
+       EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided,
+       (SELECT coalesce(array_agg(DISTINCT a.user_id), '{}')
+          FROM meetings m JOIN attendance a ON a.meeting_id = m.id
+         WHERE m.space_id = p.space_id AND m.state = 'open'
+           AND a.presence IN ('present', 'remote')) AS present
 FROM proposals p
 JOIN users u ON u.id = p.proposer_id
 JOIN spaces s ON s.id = p.space_id
@@ -133,10 +139,12 @@ def state_from_row(row: Any) -> Loaded:
         round=round_,
         questions=tuple(rules.Question(q, a, answered) for q, a, answered in row["questions"]),
         objections=tuple(
-            rules.Objection(o, who, version, ObjectionStatus(status), answered_in)
-            for o, who, version, status, answered_in in row["objections"]
+            rules.Objection(o, who, version, ObjectionStatus(status), answered_in, by_p, by_o)
+            for o, who, version, status, answered_in, by_p, by_o in row["objections"]
         ),
         decided=row["decided"],
+        revision=row["revision"],
+        present=frozenset(row["present"]),
     )
     return Loaded(_head(row), state, row["round_id"])
 
@@ -255,20 +263,26 @@ async def act(
     loaded = await load(conn, space.id, proposal_id, lock=True)
     if not rules.may_view(loaded.state, actor, may_view_space=True):  # someone else's draft
         raise DomainError("proposal_not_found", NOT_FOUND, status=404)
-    if isinstance(action, (rules.Submit, rules.Advance, rules.OpenObjectRound)):
-        eligible = await spaces.acting_member_ids(conn, space.id)
-        # Run live in a meeting: only those recorded present take part in its rounds.
-        present = await meetings.live_participants(conn, proposal_id)
-        if present:
-            eligible &= present
-        action = type(action)(eligible)
-    elif isinstance(action, rules.DeadlinePassed):
-        action = rules.DeadlinePassed(action.now, await spaces.acting_member_ids(conn, space.id))
+    if isinstance(
+        action, (rules.Submit, rules.Advance, rules.OpenObjectRound, rules.DeadlinePassed)
+    ):
+        action = replace(action, eligible=await _eligible(conn, space.id, proposal_id))
     result = rules.step(loaded.state, actor, action)
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
     await _finish(conn, loaded, actor, _EVENT[type(action)], data)
     return result
+
+
+async def _eligible(conn: Connection, space_id: int, proposal_id: int) -> frozenset[int]:
+    """Who takes part in a round opened now: the space's members who may act; run live in
+    a meeting, only those of them recorded present (whoever or whatever opens the round: a
+    facilitator, or the deadline task during the meeting)."""
+    eligible = await spaces.acting_member_ids(conn, space_id)
+    present = await meetings.live_participants(conn, proposal_id)
+    if present:  # (nobody recorded yet: the meeting has not taken attendance)
+        eligible &= present
+    return eligible
 
 
 async def _finish(
@@ -507,11 +521,12 @@ class _Writer:
                    judged_by = CASE WHEN $4::text IS NOT NULL THEN $5 ELSE judged_by END,
                    judged_at = CASE WHEN $4::text IS NOT NULL THEN now() ELSE judged_at END,
                    judgement = coalesce($4, judgement),
-                   proposer_confirmed_at = CASE
-                       WHEN answered_in IS DISTINCT FROM $6 AND $6::int IS NOT NULL THEN now()
-                       ELSE proposer_confirmed_at END,
                    answered_in = coalesce($6, answered_in),
-                   objector_confirmed_at = CASE WHEN $3 = 'integrated' THEN now()
+                   -- Each confirmation is set by its author's own step only (the rules
+                   -- say whose step it is).
+                   proposer_confirmed_at = CASE WHEN $7 THEN now()
+                                                ELSE proposer_confirmed_at END,
+                   objector_confirmed_at = CASE WHEN $8 THEN now()
                                                 ELSE objector_confirmed_at END,
                    updated_at = now()
                WHERE id = $1 AND proposal_id = $2""",
@@ -521,6 +536,8 @@ class _Writer:
             judgement,
             self.actor.user_id,
             effect.answered_in,
+            effect.proposer_confirms,
+            effect.objector_confirms,
         )
         self.data.setdefault("objections", {})[str(effect.objection_id)] = effect.status.value
 
@@ -544,8 +561,11 @@ SELECT
        'positions', (SELECT json_agg(json_build_object(
                          'user_id', x.user_id, 'stance', x.stance, 'reason', x.reason,
                          'silent', x.silent,
-                         'on_behalf', NOT x.silent AND x.recorded_by <> x.user_id) ORDER BY x.id)
-                       FROM positions x WHERE x.round_id = r.id AND x.superseded_at IS NULL),
+                         'on_behalf', NOT x.silent AND x.recorded_by <> x.user_id,
+                         'recorded_by', CASE WHEN NOT x.silent AND x.recorded_by <> x.user_id
+                                             THEN xr.name END) ORDER BY x.id)
+                       FROM positions x LEFT JOIN users xr ON xr.id = x.recorded_by
+                      WHERE x.round_id = r.id AND x.superseded_at IS NULL),
        'reactions', (SELECT json_agg(json_build_object(
                          'user_id', x.author_id, 'text', x.text, 'passed', x.passed) ORDER BY x.id)
                        FROM reactions x WHERE x.round_id = r.id)
@@ -559,7 +579,8 @@ SELECT
   (SELECT json_agg(json_build_object(
        'id', o.id, 'objector', ou.name, 'objector_id', o.objector_id, 'version', o.version,
        'reason', o.reason, 'status', o.status, 'judgement', o.judgement,
-       'answered_in', o.answered_in) ORDER BY o.id)
+       'answered_in', o.answered_in, 'proposer_confirmed_at', o.proposer_confirmed_at,
+       'objector_confirmed_at', o.objector_confirmed_at) ORDER BY o.id)
      FROM objections o JOIN users ou ON ou.id = o.objector_id
     WHERE o.proposal_id = p.id) AS objections,
   (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision,
@@ -727,6 +748,21 @@ async def listing(
     ]
     following = keyset.encode(page[-1].updated_at, page[-1].id) if len(rows) > limit else None
     return page, following
+
+
+async def titles_under_way(
+    conn: Connection, space_id: int, proposal_ids: list[int]
+) -> dict[int, str]:
+    """Of these proposals, those of the space under way (clarify to integrate), by id, with
+    their titles: what a meeting's agenda may hold."""
+    rows = await conn.fetch(
+        """SELECT id, title FROM proposals
+           WHERE space_id = $1 AND id = ANY($2::bigint[]) AND stage = ANY($3::text[])""",
+        space_id,
+        proposal_ids,
+        [str(stage) for stage in GROUP_STAGES[ListGroup.ACTIVE]],
+    )
+    return {r["id"]: r["title"] for r in rows}
 
 
 class Awaiting(msgspec.Struct, frozen=True):

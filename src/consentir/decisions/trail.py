@@ -77,6 +77,9 @@ class Objection(msgspec.Struct, frozen=True):
     judged_at: datetime | None = None
     judgement: str | None = None
     answered_in: int | None = None  # the version that says it answers the objection
+    # Each set by its author's own step: the proposer publishing the answering version,
+    # the objector confirming it removes the objection.
+    proposer_confirmed_at: datetime | None = None
     objector_confirmed_at: datetime | None = None
 
 
@@ -142,6 +145,7 @@ SELECT d.number, d.title, d.status, d.adopted_at, d.review_on, d.version, d.driv
                    'version', o.version, 'reason', o.reason, 'status', o.status,
                    'created_at', o.created_at, 'judged_by', ju.name, 'judged_at', o.judged_at,
                    'judgement', o.judgement, 'answered_in', o.answered_in,
+                   'proposer_confirmed_at', o.proposer_confirmed_at,
                    'objector_confirmed_at', o.objector_confirmed_at) ORDER BY o.id), '[]')
           FROM objections o JOIN users ou ON ou.id = o.objector_id
           LEFT JOIN users ju ON ju.id = o.judged_by

@@ -29,6 +29,7 @@ from consentir.spaces import store as spaces
 from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, allowed, require
 from consentir.spaces.store import SpaceView
+from consentir.web import boundary, idempotency
 from consentir.web.forms import FormInvalid, parse_form
 from consentir.web.i18n import aware, gettext
 
@@ -45,10 +46,15 @@ STATE_NAMES = {"planned": N_("planned"), "open": N_("under way"), "closed": N_("
 
 
 def roles_of(here: SpaceView, me: User, meeting: store.Meeting) -> Roles:
+    """The viewer's roles in this meeting. Being named facilitator or secretary gives the
+    role only to someone who may act in the space now (the same standing as everything
+    else: a member who has not signed the current charter reads, not acts)."""
+    acts = allowed(here.standing, Action.PARTICIPATE)
     return Roles(
         me.id,
-        facilitator=me.id == meeting.facilitator_id or allowed(here.standing, Action.FACILITATE),
-        secretary=me.id == meeting.secretary_id,
+        facilitator=(me.id == meeting.facilitator_id and acts)
+        or allowed(here.standing, Action.FACILITATE),
+        secretary=me.id == meeting.secretary_id and acts,
     )
 
 
@@ -80,7 +86,9 @@ async def _open_proposals(conn: Connection, space_id: int) -> list[proposals.Lis
 
 
 async def _plan_choices(conn: Connection, here: SpaceView) -> dict[str, Any]:
-    people, _following = await spaces.members(conn, here.space.id)
+    """Who may run or take the minutes of a meeting (everyone who may act in the space, its
+    parent's members included when it includes them), and proposals for the agenda."""
+    people = await spaces.acting_people(conn, here.space.id)
     return {"people": people, "open_proposals": await _open_proposals(conn, here.space.id)}
 
 
@@ -91,24 +99,29 @@ async def new_meeting(
     require(here.standing, Action.FACILITATE)
     async with pool.acquire() as conn:
         choices = await _plan_choices(conn, here)
-    return _page("meetings/new.html", here, form=None, values={"facilitator": me.id}, **choices)
+    return _page("meetings/new.html", here, form=None, values={"facilitator": me.id},
+                 new_key=idempotency.new_key, **choices)  # fmt: skip
 
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Place = Annotated[str, msgspec.Meta(max_length=300)]
-Url = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https?://\S+)?$")]
+Title = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=200)]
+Place = Annotated[boundary.OneLine, msgspec.Meta(max_length=300)]
+# `(?![\s\S])`: the end of the text (see boundary.py); no space nor control character.
+Url = Annotated[
+    str, msgspec.Meta(max_length=500, pattern=r"^(https?://[^\s\x00-\x1f\x7f]+)?(?![\s\S])")
+]
 
 
 class PlanForm(msgspec.Struct):
     title: Title
     starts_at: datetime
-    facilitator: int | None = None  # default: whoever plans it
+    facilitator: boundary.Id | None = None  # default: whoever plans it
     duration_min: Annotated[int, msgspec.Meta(ge=5, le=1440)] = 120
     place: Place = ""
     video_url: Url = ""
-    secretary: int | None = None
-    proposals: list[int] = []  # agenda: proposals to run, in this order
-    information: Annotated[str, msgspec.Meta(max_length=2000)] = ""  # one item per line
+    secretary: boundary.Id | None = None
+    # agenda: proposals to run, in this order
+    proposals: Annotated[list[boundary.Id], boundary.Items] = []
+    information: Annotated[boundary.Text, msgspec.Meta(max_length=2000)] = ""  # one per line
 
 
 @post("/s/{slug:str}/meetings")
@@ -123,17 +136,24 @@ async def create_meeting(
         choices = await _plan_choices(conn, here)
         try:
             form = parse_form(PlanForm, data)
-            members = {p.user_id for p in choices["people"]}
+            # Checked against the whole space, not the lists the form showed.
+            members = await spaces.acting_member_ids(conn, here.space.id)
             for name, person in (("facilitator", form.facilitator), ("secretary", form.secretary)):
                 if person is not None and person not in members:
                     raise FormInvalid({name: gettext("Choose a member of the space.")}, data)
-            titles = {p.id: p.title for p in choices["open_proposals"]}
+            titles = await proposals.titles_under_way(conn, here.space.id, form.proposals)
             if any(pid not in titles for pid in form.proposals):
                 raise FormInvalid(
                     {"proposals": gettext("Choose proposals under way in this space.")}, data
                 )
+            # Sent twice (double click): one meeting; the second answer leads to it too.
+            page = f"/s/{here.space.slug}/meetings"
+            replay = await idempotency.claim_form(conn, me.id, data, page, form)
+            if replay is not None:
+                return replay.redirect(page)
         except FormInvalid as invalid:
-            return _page("meetings/new.html", here, 422, form=invalid, values=data, **choices)
+            return _page("meetings/new.html", here, 422, form=invalid, values=data,
+                         new_key=idempotency.new_key, **choices)  # fmt: skip
         items = [
             store.NewItem("proposal", titles[pid], pid) for pid in dict.fromkeys(form.proposals)
         ]
@@ -148,7 +168,9 @@ async def create_meeting(
             store.Plan(form.title, starts, form.duration_min, form.place, form.video_url,
                        form.facilitator or me.id, form.secretary, items),
         )  # fmt: skip
-    return Redirect(f"/s/{here.space.slug}/meetings/{meeting_id}", status_code=303)
+        location = f"{page}/{meeting_id}"
+        await idempotency.record_form(conn, me.id, data, location)
+    return Redirect(location, status_code=303)
 
 
 # --- the screens --------------------------------------------------------------------------
@@ -241,7 +263,7 @@ async def ics_file(
         meeting = await store.load(conn, here.space.id, meeting_id)
     body = calendar.event(meeting, here.space.name, uid_host="consentir")
     return Response(
-        body, media_type="text/calendar; charset=utf-8",
+        body, media_type="text/calendar",  # Litestar adds "; charset=utf-8" to text/* types
         headers={"content-disposition": f'attachment; filename="meeting-{meeting.id}.ics"'},
     )  # fmt: skip
 
@@ -257,18 +279,19 @@ VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 
 
 class ConsoleForm(msgspec.Struct, kw_only=True):
-    position: int | None = None  # item, remove
-    proposal: int | None = None  # add: a proposal under way…
-    title: Annotated[str, msgspec.Meta(max_length=200)] = ""  # …or an information item
-    person: int | None = None  # presence, circle (who starts)
+    position: boundary.Int32 | None = None  # item, remove
+    proposal: boundary.Id | None = None  # add: a proposal under way…
+    title: Annotated[boundary.OneLine, msgspec.Meta(max_length=200)] = ""  # …or information
+    person: boundary.Id | None = None  # presence, circle (who starts)
     presence: Presence | None = None
     move: Move | None = None
     timer: Literal["speaker", "round"] | None = None
     do: Literal["start", "pause", "reset"] | None = None
     seconds: Annotated[int, msgspec.Meta(ge=5, le=14400)] | None = None
-    notes: Annotated[str, msgspec.Meta(max_length=20000)] = ""
+    notes: Annotated[boundary.Text, msgspec.Meta(max_length=20000)] = ""
     publish: bool = False
-    back: str = ""
+    back: Annotated[boundary.OneLine, msgspec.Meta(max_length=200)] = ""
+    revision: boundary.Int32 | None = None  # the meeting's, as the screen showed it
 
 
 async def _apply(
@@ -389,6 +412,7 @@ async def console_action(
         async with db.transaction(pool) as conn:
             meeting = await store.load(conn, here.space.id, meeting_id, lock=True)
             roles = roles_of(here, me, meeting)
+            rules.require_fresh(meeting.revision, form.revision)
             recorded = await _apply(conn, meeting, roles, verb, form)
             await store.record(conn, meeting, me.id, verb, recorded)
     except (FormInvalid, DomainError) as refused:
@@ -461,7 +485,7 @@ async def minutes_markdown(
         meeting, _roles, built = await _readable_minutes(conn, here, me, meeting_id)
     return Response(
         minutes.markdown(built, here.space.name),
-        media_type="text/markdown; charset=utf-8",
+        media_type="text/markdown",  # Litestar adds "; charset=utf-8" to text/* types
         headers={"content-disposition": f'attachment; filename="minutes-{meeting.id}.md"'},
     )
 

@@ -46,6 +46,7 @@ class Refusal(StrEnum):
     NOBODY_PRESENT = "speaking_nobody_present"
     NOT_PRESENT = "speaking_not_present"
     NO_CIRCLE = "speaking_no_circle"
+    STALE = "stale_state"
 
 
 MESSAGES = {
@@ -60,6 +61,10 @@ MESSAGES = {
     Refusal.NOBODY_PRESENT: N_("Record who is present before starting a speaking round."),
     Refusal.NOT_PRESENT: N_("The speaking round starts with someone present."),
     Refusal.NO_CIRCLE: N_("No speaking round is under way."),
+    Refusal.STALE: N_(
+        "The meeting changed since this screen was shown (a second click, or another"
+        " screen): here it is now. Check it, then act again if you still want to."
+    ),
 }
 
 
@@ -77,6 +82,13 @@ class Roles:
     user_id: int
     facilitator: bool  # the meeting's facilitator, or a facilitator of the space standing in
     secretary: bool
+
+
+def require_fresh(revision: int, seen: int | None) -> None:
+    """A console action is decided on the meeting as its screen showed it: if the meeting
+    changed since (a double click on "next speaker", another console), it is refused."""
+    if seen is not None and seen != revision:
+        raise MeetingRefused(Refusal.STALE)
 
 
 def require_facilitator(roles: Roles) -> None:

@@ -634,30 +634,46 @@ async def sign_charter(
     )
 
 
+# Everyone who may act in the space now: direct members, and the parent's members when the
+# space includes them, who have signed its current charter (if it has one).
+_ACTING = """
+WITH space AS (SELECT id, parent_id, parent_members_included FROM spaces WHERE id = $1),
+charter AS (
+    SELECT id FROM charters WHERE space_id = $1 ORDER BY version DESC LIMIT 1
+),
+people AS (
+    SELECT m.user_id FROM memberships m WHERE m.space_id = $1
+    UNION
+    SELECT pm.user_id FROM space s JOIN memberships pm ON pm.space_id = s.parent_id
+    WHERE s.parent_members_included
+)
+SELECT p.user_id FROM people p
+WHERE NOT EXISTS (SELECT 1 FROM charter)
+   OR EXISTS (SELECT 1 FROM charter c JOIN charter_signatures sig
+              ON sig.charter_id = c.id AND sig.user_id = p.user_id)
+"""
+
+
 async def acting_member_ids(conn: Connection, space_id: int) -> frozenset[int]:
-    """Everyone who may act in the space now: direct members, and the parent's members when
-    the space includes them, who have signed its current charter (if it has one). A round
-    freezes this list when it opens."""
+    """Everyone who may act in the space now (see `_ACTING`). A round freezes this list
+    when it opens."""
+    rows = await conn.fetch(_ACTING, space_id)
+    return frozenset(int(r["user_id"]) for r in rows)
+
+
+class Person(msgspec.Struct, frozen=True):
+    user_id: int
+    name: str
+
+
+async def acting_people(conn: Connection, space_id: int) -> list[Person]:
+    """The same people with their names, in alphabetical order (to choose one of them)."""
     rows = await conn.fetch(
-        """
-        WITH space AS (SELECT id, parent_id, parent_members_included FROM spaces WHERE id = $1),
-        charter AS (
-            SELECT id FROM charters WHERE space_id = $1 ORDER BY version DESC LIMIT 1
-        ),
-        people AS (
-            SELECT m.user_id FROM memberships m WHERE m.space_id = $1
-            UNION
-            SELECT pm.user_id FROM space s JOIN memberships pm ON pm.space_id = s.parent_id
-            WHERE s.parent_members_included
-        )
-        SELECT p.user_id FROM people p
-        WHERE NOT EXISTS (SELECT 1 FROM charter)
-           OR EXISTS (SELECT 1 FROM charter c JOIN charter_signatures sig
-                      ON sig.charter_id = c.id AND sig.user_id = p.user_id)
-        """,
+        "SELECT a.user_id, u.name FROM (" + _ACTING + ") a"  # noqa: S608 (constant text)
+        " JOIN users u ON u.id = a.user_id ORDER BY lower(u.name), u.id",
         space_id,
     )
-    return frozenset(int(r["user_id"]) for r in rows)
+    return [Person(r["user_id"], r["name"]) for r in rows]
 
 
 async def space_by_id(conn: Connection, space_id: int) -> Space:
