@@ -770,9 +770,11 @@ def _api_step_route(verb: str, body: type[boundary.Input], summary: str) -> HTTP
         me: NamedDependency[User],
         pool: NamedDependency[asyncpg.Pool],
         proposal_id: FromPath[int],
-        data: Any,
+        data: Any = None,
     ) -> Response[ProposalOut]:
-        form = ActionIn(**msgspec.structs.asdict(data))
+        # No body at all reads as `{}` (a step without fields, e.g. submit); a step that
+        # needs one says which field is missing.
+        form = ActionIn() if data is None else ActionIn(**msgspec.structs.asdict(data))
         done = await perform(
             pool, here, me, proposal_id, verb, form, key=request.headers.get("idempotency-key")
         )
@@ -784,7 +786,7 @@ def _api_step_route(verb: str, body: type[boundary.Input], summary: str) -> HTTP
         return Response(out, status_code=200, headers=headers)
 
     # The body's type is this verb's Struct: Litestar reads it from the annotation.
-    step.__annotations__ = {**step.__annotations__, "data": JSONBody[body]}  # type: ignore[misc,valid-type]
+    step.__annotations__ = {**step.__annotations__, "data": JSONBody[body | None]}  # type: ignore[misc,valid-type]
     step.__name__ = step.__qualname__ = f"api_step_{verb.replace('-', '_')}"
     step.__doc__ = (
         "Answers the proposal as it is after the step. A refused step answers problem+json "
