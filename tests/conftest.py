@@ -213,7 +213,9 @@ def live_server(database: str, tmp_path: Path) -> Iterator[str]:
     """`consentir serve` on this test's database, on a free port; yields its base URL."""
     port = free_port()
     process = serve(
-        {"DATABASE_URL": database, "SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path)}, port
+        {"DATABASE_URL": database, "SECRET_KEY": TEST_SECRET, "DATA_DIR": str(tmp_path)},
+        port,
+        log=tmp_path / "server.log",  # a file: a pipe nobody reads would block the server
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -241,6 +243,7 @@ def scenario_server(
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
         },
         port,
+        log=tmp_path / "server.log",  # a file: a pipe nobody reads would block the server
     )
     base = f"http://127.0.0.1:{port}"
     try:
