@@ -490,8 +490,9 @@ BULK = (
        SELECT proposal_id, $1, proposer_id, title, 'adopted', 1,
               adopted_at - interval '20 days', adopted_at, adopted_at, 12
        FROM staging ORDER BY n""",
-    """INSERT INTO proposal_versions (proposal_id, number, driver, body, author_id, created_at)
-       SELECT proposal_id, 1, driver, body, proposer_id, adopted_at - interval '20 days'
+    """INSERT INTO proposal_versions
+           (proposal_id, number, title, driver, body, author_id, created_at)
+       SELECT proposal_id, 1, title, driver, body, proposer_id, adopted_at - interval '20 days'
        FROM staging ORDER BY n""",
     """INSERT INTO decisions (space_id, proposal_id, version, year, seq, number, title, driver,
                               body, adopted_at, review_on, status, search_text)

@@ -181,9 +181,11 @@ async def create(conn: Connection, space: Space, actor: Actor, content: Content)
         content.title,
     )
     await conn.execute(
-        """INSERT INTO proposal_versions (proposal_id, number, driver, body, note, author_id)
-           VALUES ($1, 1, $2, $3, $4, $5)""",
+        """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
+                                          author_id)
+           VALUES ($1, 1, $2, $3, $4, $5, $6)""",
         proposal_id,
+        content.title,
         content.driver,
         content.body,
         content.note,
@@ -216,8 +218,10 @@ async def edit_draft(
     if loaded.head.revision != revision:
         raise DomainError("stale_proposal", STALE, status=409)
     await conn.execute(
-        "UPDATE proposal_versions SET driver = $2, body = $3 WHERE proposal_id = $1 AND number = 1",
+        """UPDATE proposal_versions SET title = $2, driver = $3, body = $4
+           WHERE proposal_id = $1 AND number = 1""",
         proposal_id,
+        content.title,
         content.driver,
         content.body,
     )
@@ -460,20 +464,30 @@ class _Writer:
         return None
 
     async def _version(self, effect: VersionPublished) -> None:
+        """The new version, with its title (the current one unless it was changed): the
+        proposal's title is its current version's."""
+        title = self.content.title or self.loaded.head.title
         await self.conn.execute(
-            """INSERT INTO proposal_versions (proposal_id, number, driver, body, note, author_id)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
+            """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
+                                              author_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
             self.loaded.head.id,
             effect.number,
+            title,
             self.content.driver,
             self.content.body,
             self.content.note,
             self.actor.user_id,
         )
         await self.conn.execute(
-            "UPDATE proposals SET version = $2 WHERE id = $1", self.loaded.head.id, effect.number
+            "UPDATE proposals SET version = $2, title = $3 WHERE id = $1",
+            self.loaded.head.id,
+            effect.number,
+            title,
         )
         self.data["version"] = effect.number
+        if title != self.loaded.head.title:
+            self.data["title"] = title
         if effect.answers:
             self.data["answers"] = sorted(effect.answers)
 
@@ -547,7 +561,8 @@ class _Writer:
 _DETAIL = """
 SELECT
   (SELECT json_agg(json_build_object(
-       'number', v.number, 'driver', v.driver, 'body', v.body, 'note', v.note,
+       'number', v.number, 'title', v.title, 'driver', v.driver, 'body', v.body,
+       'note', v.note,
        'author', au.name, 'created_at', v.created_at) ORDER BY v.number)
      FROM proposal_versions v JOIN users au ON au.id = v.author_id
     WHERE v.proposal_id = p.id) AS versions,

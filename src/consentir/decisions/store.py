@@ -55,8 +55,10 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
     )
     assert counter is not None
     seq, today = counter["last_seq"], counter["today"]
+    # The adopted version's text, and its title: the decision's title.
     text = await conn.fetchrow(
-        "SELECT driver, body FROM proposal_versions WHERE proposal_id = $1 AND number = $2",
+        """SELECT title, driver, body FROM proposal_versions
+           WHERE proposal_id = $1 AND number = $2""",
         proposal.id,
         version,
     )
@@ -72,11 +74,11 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
         today.year,
         seq,
         number,
-        proposal.title,
+        text["title"],
         text["driver"],
         text["body"],
         add_months(today, space.review_delay_months),
-        search_text(proposal.title, text["driver"], text["body"]),
+        search_text(text["title"], text["driver"], text["body"]),
     )
     await conn.execute(
         """WITH replaced AS (
