@@ -750,6 +750,39 @@ class ConsentMachine(RuleBasedStateMachine):
             moves.append((self.actor(o.objector), ConfirmIntegration(o.id)))
         assert any(allowed(p, actor, action) for actor, action in moves), f"dead end: {p}"
 
+    @invariant()
+    def available_says_what_step_does(self) -> None:
+        """`available()` for one person (in turn): each step it lists ready is accepted by
+        `step`, each it lists blocked is refused with the rule it names; and every step of
+        theirs that `step` refuses for a reason other than who they are is listed blocked."""
+        p = self.proposal
+        actor = self.actors()[self.acts % len(self.actors())]
+        listed = rules.available(p, actor, self.now)
+        for entry in listed:
+            if entry.ready:
+                assert allowed(p, actor, entry.action), entry
+            else:
+                with pytest.raises(RuleViolation) as refused:
+                    step(p, actor, entry.action)
+                assert refused.value.rule is entry.blocked
+                if entry.blocked is Rule.POSITIONS_MISSING:
+                    assert p.round is not None and entry.waits_for == p.round.missing
+        stage_steps = rules._MAIN.get(p.stage, ())
+        ours = [entry for entry in listed if entry.verb in stage_steps]
+        assert sum(entry.main for entry in listed) == (1 if ours else 0)
+        if ours:  # the main step is the stage's first ready step, or else its first waiting
+            main = listed[0]
+            assert main.main and main.verb in stage_steps
+            assert main.ready or not any(entry.ready for entry in ours)
+        actions = [entry.action for entry in listed]
+        for _verb, action in rules._candidates(p, actor, self.now):
+            try:
+                step(p, actor, action)
+            except RuleViolation as refused:
+                assert (action in actions) is (refused.rule not in rules._NOT_MINE)
+            else:
+                assert action in actions
+
     # -- how far it went -------------------------------------------------------------------
 
     def note_milestones(self, before: Proposal, result: Step) -> None:

@@ -385,3 +385,17 @@ async def test_a_double_click_on_next_speaker_moves_one_turn(
             "SELECT speaker_index FROM meetings WHERE id = $1", world.meeting_id
         )
     assert index == 1
+
+
+async def test_the_console_adds_a_proposal_once(
+    client_world: tuple[Client, Scenario],
+) -> None:
+    """The scenario's proposal is on the meeting's agenda already: adding it again from the
+    console is refused; the form's list leaves it out."""
+    client, world = client_world
+    meeting = f"/s/alpha/meetings/{world.meeting_id}"
+    act_as(client, world, "facilitator")
+    again = await post_form(client, f"{meeting}/add", {"proposal": str(world.proposal_id)})
+    assert again.status_code == 422, again.text[:1000]
+    console = (await client.get(f"{meeting}/console")).text
+    assert f'<option value="{world.proposal_id}"' not in console

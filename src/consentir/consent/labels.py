@@ -19,6 +19,9 @@ STAGES = {
     "withdrawn": N_("Withdrawn"),
     "rejected": N_("Closed without consent"),
 }
+# The stepper's last step while the proposal is open: the outcome to come, named by what it
+# yields (adopted, withdrawn or closed without consent, each shown by its name once reached).
+OUTCOME_STEP = N_("Decision")
 STANCES = {
     "consent": N_("consent"),
     "concern": N_("concern"),
@@ -55,14 +58,45 @@ DECISION_STATUSES = {
     "repealed": N_("repealed"),
 }
 
+# What the process waits for from this person, said first in the "what you can do now" box
+# (the main step of `rules.available`).
+NEXT_STEPS = {
+    "submit": N_("Submit your draft to the group when it is ready."),
+    "answer": N_("Answer the clarifying questions asked."),
+    "ask": N_("Ask your clarifying questions, if you have any."),
+    "advance": N_("Close this round when the group is ready, and go to the next stage."),
+    "react": N_("Give your reaction, or pass."),
+    "position": N_("Give your position on the current version."),
+    "confirm": N_("Say whether the new version removes your objection."),
+    "judge": N_("Judge the objection raised: is it valid?"),
+    "close-round": N_("Close the objection round."),
+    "publish": N_("Publish a new version that answers the valid objections."),
+    "open-object-round": N_("Open the objection round on the new version."),
+}
+
+# A step of this person's that cannot be taken yet, named before what it waits for.
+WAITING_STEPS = {
+    "submit": N_("Submitting the draft"),
+    "answer": N_("Answering the questions"),
+    "advance": N_("Going to the next stage"),
+    "publish": N_("Publishing a new version"),
+    "confirm": N_("Confirming the new version"),
+    "judge": N_("Judging the objection"),
+    "close-round": N_("Closing the objection round"),
+    "open-object-round": N_("Opening the objection round"),
+}
+
 # For templates: every label table under one name each.
 CONTEXT = {
+    "next_steps": NEXT_STEPS,
+    "waiting_steps": WAITING_STEPS,
     "stage_names": STAGES,
     "stance_names": STANCES,
     "round_kinds": ROUND_KINDS,
     "outcomes": OUTCOMES,
     "objection_status_names": OBJECTION_STATUSES,
     "statuses": DECISION_STATUSES,
+    "outcome_step": OUTCOME_STEP,
 }
 
 

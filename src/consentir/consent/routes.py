@@ -25,7 +25,7 @@ from litestar.response import Redirect, Template
 from consentir import db
 from consentir.accounts.store import User
 from consentir.consent import labels, rules, store
-from consentir.consent.diff import word_diff
+from consentir.consent.diff import rendered_diff
 from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
 from consentir.consent.store import Content
 from consentir.db import Connection
@@ -72,6 +72,8 @@ class ActionIn(boundary.Input, kw_only=True):
 
     text: Text = ""  # a question, an answer, a reaction
     passed: bool = False  # react: pass
+    # publish: the new version's title (empty: the current one's)
+    title: Annotated[boundary.OneLine, msgspec.Meta(max_length=200)] = ""
     driver: Annotated[boundary.Text, msgspec.Meta(max_length=10000)] = ""  # publish
     body: Annotated[boundary.Text, msgspec.Meta(max_length=50000)] = ""  # publish
     note: Note = ""  # publish: what changed
@@ -129,7 +131,8 @@ def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Act
         case "publish":
             _required(form.driver, "driver")
             _required(form.body, "body")
-            content = Content(driver=form.driver.strip(), body=form.body.strip(), note=form.note)
+            content = Content(title=form.title.strip(), driver=form.driver.strip(),
+                              body=form.body.strip(), note=form.note)  # fmt: skip
             return rules.PublishVersion(frozenset(form.answers), seen), content
         case "position":
             _required(form.stance, "stance")
@@ -395,11 +398,15 @@ async def proposal_context(
          if p["user_id"] == me.id and p["on_behalf"]),
         None,
     )  # fmt: skip
-    can = {
-        verb: rules.allowed(state, actor, action)
-        for verb, action in _probes(state, actor, me, now).items()
-    }
-    can["record"] = can["record"] and actor.may_facilitate
+    # One source of truth: what the rules say this person can do now, and what waits.
+    mine_now = rules.available(state, actor, now)
+    can = dict.fromkeys((*VERBS, "edit"), False)
+    can.update({entry.verb: True for entry in mine_now if entry.ready})
+    can["record"] = actor.may_facilitate and rules.allowed(state, actor, _record_probe(state))
+    names = {pid: name for r in found.rounds for pid, name in r["participants"]}
+    names[loaded.head.proposer_id] = loaded.head.proposer_name
+    waiting = [_waiting(entry, names) for entry in mine_now if not entry.ready]
+    main_step = mine_now[0] if mine_now and mine_now[0].main else None
     message = None
     if error is not None:
         message = gettext(error.message) % error.params if error.params else gettext(error.message)
@@ -410,7 +417,7 @@ async def proposal_context(
         current_html=render_markdown(current["body"]),
         driver_html=render_markdown(current["driver"]),
         open_round=open_round, hidden=hidden, mine=mine, mine_recorded_by=mine_recorded_by,
-        can=can, actor=actor,
+        can=can, actor=actor, available=mine_now, main_step=main_step, waiting=waiting,
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
         objections=found.visible_objections(here.space.hide_positions, actor),
         words=labels.words(),
@@ -422,41 +429,29 @@ def _new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _probes(
-    state: rules.Proposal, actor: Actor, me: User, now: datetime
-) -> dict[str, rules.Action]:
-    """One representative action per verb, to ask the rules what this person may do now."""
-    everyone = frozenset({0}) | (state.round.eligible if state.round else frozenset())
-    # The rules judge a raised objection (a valid one is judged already).
-    first_raised = next(
-        (o.id for o in state.objections if o.status is rules.ObjectionStatus.RAISED), 0
-    )
-    valid = frozenset(o.id for o in state.open_valid_objections)
-    first_question = next((q.id for q in state.questions if not q.answered), 0)
-    return {
-        "submit": rules.Submit(everyone),
-        "ask": rules.AskQuestion(),
-        "answer": rules.AnswerQuestion(first_question),
-        "advance": rules.Advance(everyone),
-        "react": rules.React(),
-        "publish": rules.PublishVersion(
-            valid if state.stage is rules.Stage.INTEGRATE else frozenset()
-        ),
-        "position": rules.GivePosition(me.id, Stance.CONSENT, state.version),
-        # Recording for someone else: a facilitator's act, for someone on the round's list
-        # recorded present at an open meeting (the rules check the person).
-        "record": rules.GivePosition(
-            min(state.round.eligible & state.present, default=0) if state.round else 0,
-            Stance.OBJECTION, state.version, "-",
-        ),
-        "judge": rules.JudgeObjection(first_raised, True, "-"),
-        "close-round": rules.CloseRound(now),
-        "open-object-round": rules.OpenObjectRound(everyone),
-        "deadline": rules.SetDeadline(None, now),
-        "withdraw": rules.Withdraw(),
-        "close": rules.CloseWithoutConsent("-"),
-        "edit": rules.EditDraft(),
-    }  # fmt: skip
+def _record_probe(state: rules.Proposal) -> rules.Action:
+    """Recording a position for someone else: for someone on the round's list recorded
+    present at an open meeting (the rules check the person)."""
+    person = min(state.round.eligible & state.present, default=0) if state.round else 0
+    return rules.GivePosition(person, Stance.OBJECTION, state.version, "-")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A step of this person's that waits: which, why (the rule's message), for whom."""
+
+    verb: str
+    code: str
+    message: str
+    people: list[str]
+    facilitator: bool
+
+
+def _waiting(entry: rules.Available, names: dict[int, str]) -> Waiting:
+    assert entry.blocked is not None
+    people = sorted(names.get(pid, "?") for pid in entry.waits_for)
+    message = gettext(rules.MESSAGES[entry.blocked])
+    return Waiting(entry.verb, entry.blocked.value, message, people, entry.waits_for_facilitator)
 
 
 @get("/s/{slug:str}/proposals/{proposal_id:int}", name="proposal")
@@ -541,7 +536,8 @@ async def diff_page(
     from_version: boundary.Int32Query = None,
     to_version: boundary.Int32Query = None,
 ) -> Template:
-    """Word-level differences between any two versions (default: the last two)."""
+    """Word-level differences between any two versions (default: the last two), as the
+    texts read: formatted, not raw Markdown."""
     async with pool.acquire() as conn:
         loaded = await _visible(conn, here, me, proposal_id)
         found = await store.detail(conn, here.space.id, proposal_id)
@@ -551,8 +547,9 @@ async def diff_page(
     old, new = found.versions[from_number - 1], found.versions[to_number - 1]
     return _page(
         "proposals/diff.html", here, proposal=loaded.head, versions=found.versions,
-        old=old, new=new, driver_diff=word_diff(old["driver"], new["driver"]),
-        body_diff=word_diff(old["body"], new["body"]),
+        old=old, new=new,
+        driver_diff=rendered_diff(old["driver"], new["driver"], top_heading=4),
+        body_diff=rendered_diff(old["body"], new["body"], top_heading=4),
     )  # fmt: skip
 
 
@@ -583,6 +580,32 @@ class ProposalOut(msgspec.Struct):
     questions: list[dict[str, Any]]
     objections: list[dict[str, Any]]
     versions: list[dict[str, Any]]
+    # What the token's owner can do now, and their steps that wait (the main one first).
+    available: list[AvailableOut] = []
+
+
+class AvailableOut(msgspec.Struct):
+    """A step the token's owner can take now (`ready`), or one of theirs that waits: the rule
+    it waits on (`blocked`), for whom (`waits_for`: user ids; or a facilitator). `main`: the
+    step the process waits for from them."""
+
+    verb: str
+    ready: bool
+    main: bool
+    blocked: str | None = None
+    waits_for: list[int] = []
+    waits_for_facilitator: bool = False
+    objection_id: int | None = None  # judge, confirm, withdraw-objection
+    question_id: int | None = None  # answer
+
+
+def _available_out(entry: rules.Available) -> AvailableOut:
+    return AvailableOut(
+        entry.verb, entry.ready, entry.main,
+        entry.blocked.value if entry.blocked else None, sorted(entry.waits_for),
+        entry.waits_for_facilitator, getattr(entry.action, "objection_id", None),
+        getattr(entry.action, "question_id", None),
+    )  # fmt: skip
 
 
 class ProposalListOut(msgspec.Struct):
@@ -608,6 +631,8 @@ def _out(loaded: store.Loaded, found: store.Detail, hide: bool, viewer: Actor) -
         objections=found.visible_objections(hide, viewer),
         versions=[{k: v for k, v in ver.items() if k not in ("driver", "body")}
                   for ver in found.versions],
+        available=[_available_out(entry)
+                   for entry in rules.available(loaded.state, viewer, datetime.now(UTC))],
     )  # fmt: skip
 
 
@@ -708,6 +733,8 @@ class PublishIn(boundary.Input, kw_only=True):
     driver: Driver
     body: Body
     revision: Revision
+    # the new version's title; left out or empty: the current version's title
+    title: Annotated[boundary.OneLine, msgspec.Meta(max_length=200)] = ""
     note: Note = ""  # what changed
     # in the integrate stage: the ids of the valid objections this version answers
     answers: Annotated[list[boundary.Id], boundary.Items] = msgspec.field(default_factory=list)

@@ -928,3 +928,141 @@ def allowed(proposal: Proposal, actor: Actor, action: Action) -> bool:
     except RuleViolation:
         return False
     return True
+
+
+# --- what each person can do now, and what the process waits for ---------------------------
+
+# Refusals that say this person has nothing to do with the step (not their role, not this
+# stage): such a step is not listed. Every other refusal says what the step waits for.
+_NOT_MINE = frozenset(
+    {
+        Rule.NOT_PARTICIPANT,
+        Rule.PROPOSER_ONLY,
+        Rule.FACILITATOR_ONLY,
+        Rule.CLOSED,
+        Rule.NOT_DRAFT,
+        Rule.WRONG_STAGE,
+        Rule.NO_OPEN_ROUND,
+        Rule.NOT_ELIGIBLE,
+        Rule.PROPOSER_ASKS,
+        Rule.NOT_YOUR_POSITION,
+        Rule.NOT_OBJECTOR,
+        Rule.OBJECTION_UNKNOWN,
+        Rule.QUESTION_UNKNOWN,
+        Rule.OBJECTION_JUDGED,
+        Rule.OBJECTION_NOT_OPEN,
+        Rule.QUESTION_ANSWERED,
+        Rule.ALREADY_REACTED,
+        Rule.NOT_PRESENT,
+        Rule.ON_BEHALF_LIFTS,
+        Rule.DEADLINE_NOT_REACHED,
+        # Publishing in the integrate stage with no valid objection left: nothing to answer
+        # (the next object round opens without a new version).
+        Rule.VERSION_ANSWERS_NOTHING,
+        Rule.VERSION_ANSWERS_INVALID,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Available:
+    """One step this person may take now (`ready`), or one that is theirs but waits
+    (`blocked` names the rule, `waits_for` the people, `waits_for_facilitator` a facilitator).
+    `verb` is the step's name in forms and the API; `action` is what `step` is asked."""
+
+    verb: str
+    action: Action
+    ready: bool
+    blocked: Rule | None = None
+    waits_for: frozenset[int] = frozenset()
+    waits_for_facilitator: bool = False
+    main: bool = False  # the step the process waits for from this person
+
+
+def _candidates(proposal: Proposal, actor: Actor, now: datetime) -> list[tuple[str, Action]]:
+    """Every step a person might take on this proposal, with the arguments that matter to
+    the rules (ids of questions and objections; texts and reasons are the person's to write,
+    so a stand-in is used where the rules only check that one is given)."""
+    everyone = frozenset({0})  # the store fills in who takes part
+    seen = proposal.revision
+    valid = frozenset(o.id for o in proposal.open_valid_objections)
+    answers = valid if proposal.stage is Stage.INTEGRATE else frozenset()
+    found: list[tuple[str, Action]] = [
+        ("edit", EditDraft()),
+        ("submit", Submit(everyone)),
+        ("ask", AskQuestion()),
+        *(("answer", AnswerQuestion(q.id)) for q in proposal.questions if not q.answered),
+        ("advance", Advance(everyone, seen)),
+        ("react", React()),
+        ("position", GivePosition(actor.user_id, Stance.CONSENT, proposal.version)),
+    ]
+    for objection in proposal.objections:
+        if objection.status is ObjectionStatus.RAISED:
+            found.append(("judge", JudgeObjection(objection.id, True, "-", seen)))
+        if objection.objector == actor.user_id and objection.status in OPEN_OBJECTION:
+            if objection.status is ObjectionStatus.VALID:
+                found.append(("confirm", ConfirmIntegration(objection.id)))
+            found.append(("withdraw-objection", WithdrawObjection(objection.id)))
+    found += [
+        ("publish", PublishVersion(answers, seen)),
+        ("open-object-round", OpenObjectRound(everyone, seen)),
+        ("close-round", CloseRound(now, seen)),
+        ("deadline", SetDeadline(None, now)),
+        ("withdraw", Withdraw(seen)),
+        ("close", CloseWithoutConsent("-", seen)),
+    ]
+    return found
+
+
+def _waits(proposal: Proposal, rule: Rule) -> tuple[frozenset[int], bool]:
+    """Whom a blocked step waits for: people by id, or a facilitator."""
+    round_ = proposal.round
+    if rule is Rule.POSITIONS_MISSING and round_ is not None:
+        return round_.missing, False
+    if rule in (
+        Rule.QUESTIONS_UNANSWERED,
+        Rule.UNANSWERED_OBJECTIONS,
+        Rule.NO_NEW_VERSION,
+        Rule.NOT_ANSWERED,
+    ):
+        return frozenset({proposal.proposer}), False
+    if rule is Rule.OBJECTIONS_UNJUDGED:
+        return frozenset(), True
+    return frozenset(), False
+
+
+# The steps each stage waits for, in order: the first one this person may take is their
+# main step (shown first, as a primary button).
+_MAIN = {
+    Stage.DRAFT: ("submit",),
+    Stage.CLARIFY: ("answer", "ask", "advance"),
+    Stage.REACT: ("react", "advance"),
+    Stage.OBJECT: ("confirm", "position", "judge", "close-round"),
+    Stage.INTEGRATE: ("publish", "confirm", "judge", "open-object-round"),
+}
+
+
+def available(proposal: Proposal, actor: Actor, now: datetime) -> list[Available]:
+    """What `actor` can do now on `proposal`, and their steps that wait for someone else, in
+    the order the process needs them (the main step first). Each entry is exactly what
+    `step` says of its action: ready if accepted, else blocked by the rule it names."""
+    listed: list[Available] = []
+    for verb, action in _candidates(proposal, actor, now):
+        try:
+            step(proposal, actor, action)
+        except RuleViolation as refused:
+            if refused.rule in _NOT_MINE:
+                continue
+            people, facilitator = _waits(proposal, refused.rule)
+            listed.append(Available(verb, action, False, refused.rule, people, facilitator))
+        else:
+            listed.append(Available(verb, action, True))
+    order = _MAIN.get(proposal.stage, ())
+    rank = {verb: n for n, verb in enumerate(order)}
+    ours = [a for a in listed if a.verb in rank]  # the stage's own steps
+    ours.sort(key=lambda a: (not a.ready, rank[a.verb]))
+    if ours:  # what the process waits for from this person: ready, or waiting on others
+        ours[0] = replace(ours[0], main=True)
+    others = [a for a in listed if a.verb not in rank]
+    # The main step first; then what is ready (the stage's steps first); then what waits.
+    return sorted([*ours, *others], key=lambda a: (not a.main, not a.ready, rank.get(a.verb, 99)))

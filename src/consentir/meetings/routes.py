@@ -187,7 +187,10 @@ async def _screen(
     if item is not None and item.proposal_id is not None and meeting.state is State.OPEN:
         context.update(await proposal_context(conn, here, me, item.proposal_id))
     if console and context["roles"].facilitator and meeting.state is not State.CLOSED:
-        context["open_proposals"] = await _open_proposals(conn, here.space.id)
+        # What may still be added: a proposal already on the agenda is not offered twice.
+        listed = {i.proposal_id for i in meeting.items}
+        found = await _open_proposals(conn, here.space.id)
+        context["open_proposals"] = [p for p in found if p.id not in listed]
     context["now"] = datetime.now(UTC)
     context["base_meeting"] = f"/s/{here.space.slug}/meetings/{meeting.id}"
     return context
@@ -379,13 +382,14 @@ async def _edit_agenda(
         await store.remove_item(conn, meeting, gone.position)
         return {"removed": gone.title}
     if form.proposal is not None:
-        found = await _open_proposals(conn, meeting.space_id)
-        chosen = next((p for p in found if p.id == form.proposal), None)
-        if chosen is None:
+        # Any proposal of the space under way (not only the list's first page), once.
+        titles = await proposals.titles_under_way(conn, meeting.space_id, [form.proposal])
+        on_agenda = {i.proposal_id for i in meeting.items}
+        if form.proposal not in titles or form.proposal in on_agenda:
             raise FormInvalid(
                 {"proposal": gettext("Choose proposals under way in this space.")}, {}
             )
-        item = store.NewItem("proposal", chosen.title, chosen.id)
+        item = store.NewItem("proposal", titles[form.proposal], form.proposal)
     elif form.title.strip():
         item = store.NewItem("information", form.title.strip())
     else:
