@@ -8,15 +8,17 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 import pytest
 
 from consentir import db
 from consentir.consent import rules, store
 from consentir.consent.rules import Stance
 from consentir.consent.store import Content
-from consentir.decisions import routes as decision_routes
+from consentir.decisions import exports
 from consentir.decisions import store as decisions
 from consentir.decisions.store import Filters
 from consentir.decisions.trail import decision_trail
@@ -180,8 +182,9 @@ async def archive(pool: asyncpg.Pool, space: Space, world: Scenario, count: int)
             count,
         )
         await conn.execute(
-            """INSERT INTO proposal_versions (proposal_id, number, driver, body, author_id)
-               SELECT id, 1, 'Archives', 'Texte archivé', proposer_id FROM proposals
+            """INSERT INTO proposal_versions (proposal_id, number, title, driver, body,
+                                              author_id)
+               SELECT id, 1, title, 'Archives', 'Texte archivé', proposer_id FROM proposals
                WHERE space_id = $1 AND title LIKE 'Décision archivée %'""",
             space.id,
         )
@@ -386,8 +389,8 @@ async def test_pages_of_fifty_keep_the_filters_and_exports_hold_every_row(
         "/s/alpha/decisions/export", params={"format": "csv", "adopted_to": "2020-12-31"}
     )
     assert exported.status_code == 200
-    rows = list(csv.reader(io.StringIO(exported.text)))
-    assert rows[0] == ["number", "title", "adopted_at", "review_on", "status", "url"]
+    rows = spreadsheet(exported.content)
+    assert rows[0] == ["Numéro", "Titre", "Adoptée le", "Révision le", "Statut", "Lien"]
     assert len(rows) == 1 + 1050
     numbers = [row[0] for row in rows[1:]]
     assert numbers == [f"AL-2020-{n:04d}" for n in range(1050, 0, -1)]  # no gap, no repeat
@@ -397,7 +400,15 @@ async def test_pages_of_fifty_keep_the_filters_and_exports_hold_every_row(
     assert len(as_json.json()) == 1050 + 3
 
 
-async def test_csv_and_json_exports(client: Client, world: Scenario, three: list[str]) -> None:
+def spreadsheet(content: bytes) -> list[list[str]]:
+    """The rows a French spreadsheet reads: UTF-8 with its byte order mark, `;` between cells."""
+    assert content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+
+
+async def test_csv_and_json_exports(
+    client: Client, world: Scenario, pool: asyncpg.Pool, three: list[str]
+) -> None:
     meetings, budget, garden = three
     act_as(client, world, "member")
     exported = await client.get("/s/alpha/decisions/export", params={"format": "csv"})
@@ -405,19 +416,24 @@ async def test_csv_and_json_exports(client: Client, world: Scenario, three: list
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     disposition = exported.headers["content-disposition"]
     assert disposition.startswith("attachment;") and ".csv" in disposition
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8"))))
-    assert [row["number"] for row in rows] == [garden, budget, meetings]
-    first = rows[-1]
-    assert first["title"] == "Réunions mensuelles"
-    assert first["status"] == "in_force"
-    assert first["adopted_at"].startswith(TODAY.isoformat())
-    assert date.fromisoformat(first["review_on"]) > TODAY
-    assert first["url"].endswith(f"/s/alpha/decisions/{meetings}")
+    header, *rows = spreadsheet(exported.content)
+    assert header == ["Numéro", "Titre", "Adoptée le", "Révision le", "Statut", "Lien"]
+    assert [row[0] for row in rows] == [garden, budget, meetings]
+    number, title, adopted_at, review_on, status, url = rows[-1]
+    assert title == "Réunions mensuelles"
+    assert status == "en vigueur"
+    async with pool.acquire() as conn:
+        adopted = await conn.fetchval("SELECT adopted_at FROM decisions WHERE number = $1", number)
+    # the instance's time (TIME_ZONE, Europe/Paris in tests), to the minute, as a spreadsheet
+    # reads a date and time
+    assert adopted_at == adopted.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    assert date.fromisoformat(review_on) > TODAY
+    assert url.endswith(f"/s/alpha/decisions/{meetings}")
 
     searched = await client.get(
         "/s/alpha/decisions/export", params={"format": "csv", "q": "decisions"}
     )
-    assert [row[0] for row in csv.reader(io.StringIO(searched.text))] == ["number", budget]
+    assert [row[0] for row in spreadsheet(searched.content)] == ["Numéro", budget]
 
     as_json = await client.get("/s/alpha/decisions/export", params={"format": "json"})
     assert as_json.status_code == 200
@@ -426,6 +442,9 @@ async def test_csv_and_json_exports(client: Client, world: Scenario, three: list
     body = as_json.json()
     assert [item["number"] for item in body] == [garden, budget, meetings]
     assert set(body[0]) == {"number", "title", "adopted_at", "review_on", "status", "url"}
+    # machine names and ISO 8601 times in UTC
+    assert body[-1]["status"] == "in_force"
+    assert body[-1]["adopted_at"] == adopted.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     empty = await client.get(
         "/s/alpha/decisions/export", params={"format": "json", "status": "repealed"}
@@ -435,9 +454,42 @@ async def test_csv_and_json_exports(client: Client, world: Scenario, three: list
     assert wrong.status_code == 400
 
 
-def test_a_csv_cell_never_runs_as_a_formula() -> None:
-    line = decision_routes._csv_line(["=HYPERLINK(1)", 'Dit "oui", puis non', "-2"])
-    assert line == b'\'=HYPERLINK(1),"Dit ""oui"", puis non",\'-2\r\n'
+async def test_an_english_reader_gets_english_headers_and_statuses(
+    client: Client, world: Scenario, pool: asyncpg.Pool, three: list[str]
+) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE users SET locale = 'en' WHERE id = $1", world.user_ids["member"])
+    act_as(client, world, "member")
+    exported = await client.get("/s/alpha/decisions/export", params={"format": "csv"})
+    header, *rows = spreadsheet(exported.content)
+    assert header == ["Number", "Title", "Adopted on", "Review on", "Status", "Link"]
+    assert {row[4] for row in rows} == {"in force"}
+
+
+def test_csv_cells_are_quoted_by_the_csv_module_and_never_run_as_formulas() -> None:
+    text = exports.csv_lines([["=HYPERLINK(1)", 'Dit "oui"; puis non', "-2", "a\nb", "ok"]])
+    assert text == '\'=HYPERLINK(1);"Dit ""oui""; puis non";\'-2;"a\nb";ok\r\n'
+    assert next(csv.reader(io.StringIO(text), delimiter=";")) == [
+        "'=HYPERLINK(1)",
+        'Dit "oui"; puis non',
+        "'-2",
+        "a\nb",
+        "ok",
+    ]
+
+
+async def test_the_json_export_streams_one_chunk_per_page(
+    pool: asyncpg.Pool, alpha: Space, world: Scenario
+) -> None:
+    await archive(pool, alpha, world, 1050)
+    rows = exports.pages(pool, alpha.id, Filters())
+    chunks = [chunk async for chunk in exports.json_chunks(rows, "https://x.example", "alpha")]
+    # "[", three pages of at most 500 decisions, "]": not one chunk per decision
+    assert len(chunks) == 5
+    assert max(len(chunk) for chunk in chunks) < 500 * 300
+    decoded = msgspec.json.decode(b"".join(chunks))
+    assert len(decoded) == 1050
+    assert decoded[0]["url"] == "https://x.example/s/alpha/decisions/AL-2020-1050"
 
 
 # --- a decision ------------------------------------------------------------------------------
@@ -457,7 +509,8 @@ async def test_the_decision_page_shows_its_whole_trail(
     # Both versions, the note of the second, and what changed.
     assert 'id="version-1"' in html and 'id="version-2"' in html
     assert "Le mardi, pour que chacun puisse venir." in html
-    assert "<del>lundi </del>" in html and "<ins>mardi </ins>" in html
+    # as it reads: formatted, not raw Markdown
+    assert "<strong>réunion</strong> chaque premier <del>lundi</del> <ins>mardi</ins>" in html
     # The question and its answer, the reactions.
     assert "Quel lieu ?" in html and "La salle des fêtes." in html
     assert "Bonne idée." in html

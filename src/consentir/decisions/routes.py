@@ -7,7 +7,7 @@ anyone who may view the space may read its register; facilitators change review 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -18,13 +18,16 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
+from markupsafe import Markup
 
 from consentir import db
 from consentir.accounts.store import User
 from consentir.config import Settings
 from consentir.consent import labels
-from consentir.consent.diff import Piece, word_diff
+from consentir.consent.diff import rendered_diff
+from consentir.decisions import exports
 from consentir.decisions import store as decisions
+from consentir.decisions.exports import DecisionOut
 from consentir.decisions.search import MAX_QUERY
 from consentir.decisions.store import DecisionRow, Filters
 from consentir.decisions.trail import Trail, decision_trail
@@ -38,8 +41,6 @@ from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.i18n import gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
-
-EXPORT_PAGE = 500  # rows read per query while an export streams
 
 STATUS_CHOICES = {"all": N_("all"), **labels.DECISION_STATUSES}
 
@@ -227,94 +228,8 @@ async def _register(
 # --- exports -------------------------------------------------------------------------------
 
 
-class DecisionOut(msgspec.Struct):
-    number: str
-    title: str
-    adopted_at: datetime
-    review_on: date
-    status: str
-    url: str
-
-
-def _decision_url(settings: Settings, here: SpaceView, number: str) -> str:
-    return f"{settings.public_url}/s/{quote(here.space.slug)}/decisions/{quote(number)}"
-
-
 def _out(settings: Settings, here: SpaceView, row: DecisionRow) -> DecisionOut:
-    return DecisionOut(
-        row.number,
-        row.title,
-        row.adopted_at,
-        row.review_on,
-        row.status,
-        _decision_url(settings, here, row.number),
-    )
-
-
-async def _all_rows(
-    pool: asyncpg.Pool, space_id: int, filters: Filters
-) -> AsyncIterator[list[DecisionRow]]:
-    """Every matching row, page after page by keyset; a connection only while a page is read."""
-    after: str | None = None
-    while True:
-        async with pool.acquire() as conn:
-            page, after = await decisions.register(
-                conn, space_id, filters, after=after, limit=EXPORT_PAGE
-            )
-        yield page
-        if after is None:
-            return
-
-
-CSV_HEADER = ("number", "title", "adopted_at", "review_on", "status", "url")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: str) -> str:
-    """RFC 4180 quoting; text a spreadsheet would run as a formula is kept as text."""
-    if value.startswith(_FORMULA_START):
-        value = "'" + value
-    if any(c in value for c in ',"\r\n'):
-        value = '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _csv_line(values: tuple[str, ...] | list[str]) -> bytes:
-    return (",".join(_csv_cell(v) for v in values) + "\r\n").encode()
-
-
-def _csv_row(settings: Settings, here: SpaceView, row: DecisionRow) -> bytes:
-    return _csv_line(
-        [
-            row.number,
-            row.title,
-            row.adopted_at.isoformat(timespec="seconds"),
-            row.review_on.isoformat(),
-            row.status,
-            _decision_url(settings, here, row.number),
-        ]
-    )
-
-
-async def _csv(
-    pool: asyncpg.Pool, settings: Settings, here: SpaceView, filters: Filters
-) -> AsyncIterator[bytes]:
-    yield _csv_line(CSV_HEADER)
-    async for page in _all_rows(pool, here.space.id, filters):
-        if page:
-            yield b"".join(_csv_row(settings, here, row) for row in page)
-
-
-async def _json(
-    pool: asyncpg.Pool, settings: Settings, here: SpaceView, filters: Filters
-) -> AsyncIterator[bytes]:
-    yield b"["
-    first = True
-    async for page in _all_rows(pool, here.space.id, filters):
-        for row in page:
-            yield (b"" if first else b",") + msgspec.json.encode(_out(settings, here, row))
-            first = False
-    yield b"]"
+    return exports.out(settings.public_url, here.space.slug, row)
 
 
 @get("/s/{slug:str}/decisions/export", name="decisions_export")
@@ -330,7 +245,8 @@ async def export(
     adopted_to: FromQuery[str] = "",
     review_before: FromQuery[str] = "",
 ) -> Response[Any]:
-    """All the decisions the filters match, as CSV or JSON, streamed."""
+    """All the decisions the filters match, streamed: CSV for a spreadsheet in the reader's
+    language, JSON with machine names and UTC times (see `exports`)."""
     query = _query(q, status, adopted_from, adopted_to, review_before)
     try:
         filters = read_filters(query)
@@ -338,14 +254,18 @@ async def export(
         return await _register(request, here, pool, query, errors=invalid.errors)
     name = f"decisions-{here.space.slug}-{datetime.now(UTC).date().isoformat()}.{format}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    rows = exports.pages(pool, here.space.id, filters)
     if format == "json":
         return Stream(
-            _json(pool, settings, here, filters),
+            exports.json_chunks(rows, settings.public_url, here.space.slug),
             media_type="application/json",
             headers=disposition,
         )
+    slug, public_url = here.space.slug, settings.public_url
     return Stream(
-        _csv(pool, settings, here, filters),
+        exports.csv_chunks(
+            rows, exports.CsvWords.now(), lambda n: exports.decision_url(public_url, slug, n)
+        ),
         media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers=disposition,
     )
@@ -354,15 +274,17 @@ async def export(
 # --- a decision and its trail --------------------------------------------------------------
 
 
-def _version_diffs(trail: Trail) -> dict[int, dict[str, list[Piece]]]:
-    """For each version after the first: what changed in its driver and body."""
-    diffs: dict[int, dict[str, list[Piece]]] = {}
+def _version_diffs(trail: Trail) -> dict[int, dict[str, Markup | None]]:
+    """For each version after the first: what changed in its driver and body, as they read
+    (formatted; None when that part did not change)."""
+    diffs: dict[int, dict[str, Markup | None]] = {}
     for before, after in zip(trail.versions, trail.versions[1:], strict=False):
         diffs[after.number] = {
-            "driver": word_diff(before.driver, after.driver)
-            if before.driver != after.driver
-            else [],
-            "body": word_diff(before.body, after.body) if before.body != after.body else [],
+            part: rendered_diff(old, new, top_heading=5) if old != new else None
+            for part, old, new in (
+                ("driver", before.driver, after.driver),
+                ("body", before.body, after.body),
+            )
         }
     return diffs
 

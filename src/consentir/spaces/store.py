@@ -611,6 +611,17 @@ async def charter_versions(conn: Connection, space_id: int) -> list[Charter]:
     return [Charter(**dict(r)) for r in rows]
 
 
+async def last_signed_version(conn: Connection, space_id: int, user_id: int) -> int | None:
+    """The latest version of the space's charter this person signed, if any."""
+    version = await conn.fetchval(
+        "SELECT max(c.version) FROM charter_signatures s JOIN charters c ON c.id = s.charter_id"
+        " WHERE c.space_id = $1 AND s.user_id = $2",
+        space_id,
+        user_id,
+    )
+    return int(version) if version is not None else None
+
+
 async def sign_charter(
     conn: Connection, space_id: int, charter_id: int, user_id: int, signature: Signature
 ) -> None:
