@@ -138,7 +138,11 @@ RULES = [
     Rule("POST", "/profile", SIGNED_IN, data={"name": "Renamed", "locale": "en"}),
     Rule("POST", "/profile/email", SIGNED_IN, data={"email": "somewhere@example.org"}),
     Rule("POST", "/profile/confirmation", SIGNED_IN),
-    Rule("POST", "/profile/tokens", SIGNED_IN, data={"name": "script"}),
+    Rule("POST", "/profile/tokens", SIGNED_IN, data={"token_name": "script"}),
+    # A wrong current password: refused (400) for everyone signed in, nothing changes.
+    Rule("POST", "/profile/password", roles(default="bad_request", anonymous=SIGNIN),
+         data={"password_current": "not it", "password_new": "a brand new password",
+               "password_again": "a brand new password"}),
     # Only the owner may revoke a token; for anyone else it does not exist.
     Rule("POST", "/profile/tokens/{token_id:int}/revoke",
          roles(default=MISSING, anonymous=SIGNIN, member=OK),

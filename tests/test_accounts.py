@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -396,7 +397,7 @@ async def test_api_token_shown_once_works_then_revoked(
     scenario_client: Client, world: Scenario
 ) -> None:
     act_as(scenario_client, world, "member")
-    page = await post_form(scenario_client, "/profile/tokens", {"name": "export"})
+    page = await post_form(scenario_client, "/profile/tokens", {"token_name": "export"})
     token = re.search(r'<code class="token">(cst_[^<]+)</code>', page.text)
     assert token, "the new token is not shown"
     assert token.group(1) not in (await scenario_client.get("/profile")).text, "shown twice"
@@ -432,3 +433,63 @@ async def test_api_validation_errors_are_problem_json_with_fields(
     body = response.json()
     assert body["code"] == "validation_failed"
     assert any("email" in error["field"] for error in body["errors"])
+
+
+async def test_the_profile_names_each_field_once(scenario_client: Client, world: Scenario) -> None:
+    """Each label leads to its own field (the token's name once shared "f-name" with the
+    person's name), and API tokens wait under an "advanced" section."""
+    act_as(scenario_client, world, "member")
+    page = (await scenario_client.get("/profile")).text
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for target in re.findall(r'<label for="([^"]+)"', page):
+        assert f'id="{target}"' in page, target
+    advanced = re.search(r"<details[^>]*>\s*<summary>(.*?)</summary>(.*?)</details>", page, re.S)
+    assert advanced and "jetons" in advanced.group(1) and "/profile/tokens" in advanced.group(2)
+    refused = await post_form(scenario_client, "/profile/tokens", {"token_name": ""})
+    assert refused.status_code == 422 and field_error(refused.text, "token_name")
+    assert '<details class="advanced" open>' in refused.text  # the error is not hidden
+
+
+async def test_changing_ones_password_ends_the_other_sessions(
+    scenario_client: Client, world: Scenario, pool: Any
+) -> None:
+    act_as(scenario_client, world, "member")
+    async with db.transaction(pool) as conn:  # the member, signed in on another device too
+        found = await accounts.user_by_email(conn, "member@example.org")
+        assert found is not None
+        second = await accounts.start_session(
+            conn, found[0], replaces=None, user_agent="other device"
+        )
+    new = "a brand new passphrase"
+    cases = [
+        ({"password_current": "wrong one", "password_new": new, "password_again": new},
+         400, "password_current"),
+        ({"password_current": PASSWORD, "password_new": "short", "password_again": "short"},
+         422, "password_new"),
+        ({"password_current": PASSWORD, "password_new": new, "password_again": new + "!"},
+         422, "password_again"),
+    ]  # fmt: skip
+    for data, status, field in cases:
+        refused = await post_form(scenario_client, "/profile/password", data)
+        assert refused.status_code == status and field_error(refused.text, field), field
+    assert PASSWORD not in refused.text  # no password is sent back
+
+    changed = await post_form(scenario_client, "/profile/password", {
+        "password_current": PASSWORD, "password_new": new, "password_again": new})  # fmt: skip
+    assert changed.status_code == 303 and changed.headers["location"] == "/profile?saved=password"
+    page = await scenario_client.get(changed.headers["location"], follow_redirects=False)
+    assert page.status_code == 200 and "Vos autres sessions ont été fermées" in page.text
+    for token in (world.sessions["member"], second):  # the old cookie and the other device: ended
+        scenario_client.cookies.set("session", token, domain="127.0.0.1", path="/")
+        gone = await scenario_client.get("/profile", follow_redirects=False)
+        assert gone.status_code in (302, 303) and gone.headers["location"].startswith("/signin")
+    scenario_client.cookies.delete("session")
+    token = await csrf_token(scenario_client)
+    old = await scenario_client.post("/signin", data={
+        "email": "member@example.org", "password": PASSWORD, "_csrf_token": token})  # fmt: skip
+    assert old.status_code == 400
+    signed = await scenario_client.post("/signin", data={
+        "email": "member@example.org", "password": new, "_csrf_token": token,
+    }, follow_redirects=False)  # fmt: skip
+    assert signed.status_code == 303

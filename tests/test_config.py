@@ -113,3 +113,22 @@ def test_cli_reports_one_line_not_a_traceback(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(expected), lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "8811"}, "http://127.0.0.1:8811"),
+        ({"HOST": "0.0.0.0", "PORT": "8811"}, "http://127.0.0.1:8811"),
+        ({"HOST": "consentir.lan", "PORT": "80"}, "http://consentir.lan:80"),
+        ({"HOST": "::1", "PORT": "9000"}, "http://[::1]:9000"),
+        ({"PORT": "8811", "PUBLIC_URL": "https://c.example"}, "https://c.example"),
+    ],
+)
+def test_public_url_unset_follows_host_and_port(
+    env: dict[str, str], expected: str, tmp_path: Path
+) -> None:
+    """Links in emails and exports lead where the service listens (PORT=8811 once sent
+    everyone to port 8000)."""
+    assert load_settings({"DATA_DIR": str(tmp_path), **env}).public_url == expected

@@ -171,7 +171,8 @@ def check_no_forged_structure(markdown: str, *, items: int, objections: int, not
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert len(headings) == 1 + items + notes, headings
     assert not any(h.startswith("Décision") for h in headings), headings
-    assert sum(t.type == "list_item_open" for t in tokens) == 9 + objections
+    facts = 9 + ("\n- Présence non relevée: " in markdown)  # invitees not yet recorded
+    assert sum(t.type == "list_item_open" for t in tokens) == facts + objections
     assert "html_inline" not in {c.type for t in tokens for c in t.children or []}
     for line in markdown.splitlines():
         if not any(part in line for part in FORGED_PARTS) or OURS.match(line):

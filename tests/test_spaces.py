@@ -58,8 +58,9 @@ async def test_invited_person_creates_an_account_signs_and_joins(
 
     incomplete = await post_form(scenario_client, link, {"name": "Zoé", "password": "short"})
     assert incomplete.status_code == 422
-    for name in ("password", "signed_name", "place"):
+    for name in ("password", "place"):
         assert field_error(incomplete.text, name), name
+    assert 'name="signed_name"' not in incomplete.text  # the account's name signs
     count_zoe = "SELECT count(*) FROM users WHERE email = 'zoe@example.org'"
     assert await query(scenario_database[0], count_zoe) == 0, "nothing half-written"
 

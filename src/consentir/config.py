@@ -55,7 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: LogLevel = "INFO"
     db_pool_min: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
     db_pool_max: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
-    # The address people reach the service at; https:// makes every cookie Secure.
+    # The address people reach the service at; https:// makes every cookie Secure. Unset, it
+    # follows HOST and PORT (see load_settings).
     public_url: str = "http://127.0.0.1:8000"
     # Anyone may create an account (otherwise: by invitation, or `consentir user create`).
     signup_open: bool = False
@@ -137,11 +138,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(exc, raw)) from None
+    if "public_url" not in raw:
+        settings = msgspec.structs.replace(
+            settings, public_url=local_url(settings.host, settings.port)
+        )
     if settings.secret_key is None:
         settings = msgspec.structs.replace(
             settings, secret_key=_stored_secret_key(settings.data_path)
         )
     return settings
+
+
+def local_url(host: str, port: int) -> str:
+    """The address the service listens at, for links when PUBLIC_URL is unset (a wildcard
+    address, listening everywhere, is reached on this machine at 127.0.0.1)."""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - recognised here, not bound
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _explain(exc: msgspec.ValidationError, raw: Mapping[str, str]) -> str:

@@ -176,8 +176,8 @@ class SignUp(msgspec.Struct):
 
 @get("/signup", name="signup")
 async def signup_form(settings: NamedDependency[Settings]) -> Template:
-    if not settings.signup_open:
-        raise NotFoundException()
+    if not settings.signup_open:  # a page that says how to join, not a bare "not found"
+        return _page("accounts/signup_closed.html", 404)
     return _page("accounts/signup.html", form=None, sent=None)
 
 
@@ -391,7 +391,18 @@ class EmailChange(msgspec.Struct):
 
 
 class TokenRequest(msgspec.Struct):
-    name: Name
+    token_name: Name  # not "name": the profile's other form has one (ids are per page)
+
+
+class PasswordChange(msgspec.Struct):
+    # Names start with "password": parse_form keeps their spaces as typed.
+    password_current: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    password_new: Password
+    password_again: Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_LENGTH)]
+
+
+WRONG_PASSWORD = N_("This is not your current password.")
+PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
 
 
 async def _profile_page(
@@ -402,6 +413,7 @@ async def _profile_page(
     context.setdefault("form", None)
     context.setdefault("email_form", None)
     context.setdefault("token_form", None)
+    context.setdefault("password_form", None)
     context.setdefault("new_token", None)
     return _page("accounts/profile.html", status, me=me, tokens=tokens, **context)
 
@@ -461,6 +473,52 @@ async def resend_confirmation(
     return Redirect("/profile?saved=confirmation", status_code=303)
 
 
+@post("/profile/password")
+async def change_password(
+    request: Request[Any, Any, Any],
+    me: NamedDependency[User],
+    data: FormData,
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+) -> Response[Any]:
+    """A new password, given the current one. Every session of the account ends (a session
+    opened with the old password, elsewhere, must not outlive it); this browser gets a new
+    one and stays signed in. Checking the current password counts as a sign-in attempt, so a
+    session left open cannot be used to guess it faster than the sign-in page allows."""
+
+    async def again(status: int, errors: dict[str, str]) -> Template:
+        return await _profile_page(
+            pool, me, status=status, password_form=FormInvalid(errors, {}), saved=""
+        )
+
+    try:
+        form = parse_form(PasswordChange, data)
+    except FormInvalid as invalid:
+        return await again(422, invalid.errors)
+    if form.password_again != form.password_new:
+        return await again(422, {"password_again": gettext(PASSWORDS_DIFFER)})
+    async with db.transaction(pool) as conn:
+        attempt = await ratelimit.take(conn, (SIGNIN_PER_ACCOUNT, me.email))
+        found = await store.user_by_email(conn, me.email) if attempt.granted else None
+    if not attempt.granted:
+        minutes = max(1, attempt.retry_after // 60)
+        page = await again(429, {"password_current": gettext(TOO_MANY) % {"minutes": minutes}})
+        page.headers["Retry-After"] = str(attempt.retry_after)
+        return page
+    if not await verify_password(found[1] if found else None, form.password_current):
+        return await again(400, {"password_current": gettext(WRONG_PASSWORD)})
+    password_hash = await hash_password(form.password_new)
+    async with db.transaction(pool) as conn:
+        await ratelimit.give_back(conn, attempt)
+        await store.set_password(conn, me.id, password_hash)  # ends every session
+        token = await store.start_session(
+            conn, me, replaces=None, user_agent=request.headers.get("user-agent")
+        )
+    return Redirect(
+        "/profile?saved=password", status_code=303, cookies=[session_cookie(settings, token)]
+    )
+
+
 @post("/profile/tokens")
 async def create_token(
     me: NamedDependency[User], data: FormData, pool: NamedDependency[asyncpg.Pool]
@@ -470,7 +528,7 @@ async def create_token(
     except FormInvalid as invalid:
         return await _profile_page(pool, me, status=422, token_form=invalid, saved="")
     async with db.transaction(pool) as conn:
-        _token_id, token = await store.create_api_token(conn, me.id, form.name)
+        _token_id, token = await store.create_api_token(conn, me.id, form.token_name)
     return await _profile_page(pool, me, new_token=token, saved="")
 
 
@@ -504,6 +562,7 @@ profile_routes = [
     update_profile,
     request_email_change,
     resend_confirmation,
+    change_password,
     create_token,
     revoke_token,
 ]

@@ -45,6 +45,8 @@ class Minutes(msgspec.Struct, frozen=True):
     excused: list[str]
     absent: list[str]
     items: list[ItemOutcome]
+    # Invited, attendance not taken: neither there nor absent as far as the record goes.
+    not_recorded: list[str] = []
 
 
 async def build(conn: Connection, space_id: int, meeting: Meeting) -> Minutes:
@@ -71,8 +73,9 @@ async def build(conn: Connection, space_id: int, meeting: Meeting) -> Minutes:
         present=by_presence.get("present", []),
         remote=by_presence.get("remote", []),
         excused=by_presence.get("excused", []),
-        absent=by_presence.get("absent", []) + by_presence.get("invited", []),
+        absent=by_presence.get("absent", []),
         items=outcomes,
+        not_recorded=by_presence.get("invited", []),
     )
 
 
@@ -131,6 +134,8 @@ def markdown(minutes: Minutes, space_name: str) -> str:
         (gettext("Excused"), _names(minutes.excused) or nobody),
         (gettext("Absent"), _names(minutes.absent) or nobody),
     ]
+    if minutes.not_recorded:
+        facts.append((gettext("Attendance not recorded"), _names(minutes.not_recorded)))
     title = gettext("Minutes")
     lines = [f"# {title} — {_one_line(m.title)}", ""]
     lines += [f"- {label}: {value}" for label, value in facts] + [""]

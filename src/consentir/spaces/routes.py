@@ -22,6 +22,7 @@ from consentir.accounts import store as accounts
 from consentir.accounts.store import User
 from consentir.config import Settings
 from consentir.consent import store as proposals
+from consentir.consent.diff import rendered_diff
 from consentir.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from consentir.errors import DomainError
 from consentir.markdown import render as render_markdown
@@ -420,20 +421,44 @@ def _signature_defaults(me: User | None) -> dict[str, str]:
     return {"signed_name": me.name if me else "", "signed_on": date.today().isoformat()}
 
 
+async def _charter_context(
+    conn: db.Connection, here: SpaceView, viewer: User | None, since: int | None = None
+) -> dict[str, Any]:
+    """The charter page's text and versions, and what changed: since the version the person
+    last signed when they must sign again, or since the version asked for (`?since=N`)."""
+    versions = await store.charter_versions(conn, here.space.id)
+    context: dict[str, Any] = {
+        "versions": versions,
+        "rendered": render_markdown(here.charter.body) if here.charter else None,
+        "changes": None,
+        "changes_since": None,
+        "changes_signed": False,
+    }
+    if here.charter is None:
+        return context
+    if since is None and viewer and here.standing.role and not here.standing.charter_signed:
+        since = await store.last_signed_version(conn, here.space.id, viewer.id)
+        context["changes_signed"] = True
+    old = next((v for v in versions if v.version == since), None)
+    if old is not None and old.version != here.charter.version:
+        context["changes"] = rendered_diff(old.body, here.charter.body)
+        context["changes_since"] = old.version
+    return context
+
+
 @get("/s/{slug:str}/charter", name="charter")
 async def charter_page(
     here: NamedDependency[SpaceView],
     viewer: NamedDependency[User | None],
     pool: NamedDependency[asyncpg.Pool],
+    since: boundary.Int32Query = None,
 ) -> Template:
+    """The current charter; for a member who must sign again, what changed since the version
+    they signed; `?since=N`: what changed since version N."""
     async with pool.acquire() as conn:
-        versions = await store.charter_versions(conn, here.space.id)
+        context = await _charter_context(conn, here, viewer, since)
     return _page(
-        "spaces/charter.html",
-        here,
-        versions=versions,
-        rendered=render_markdown(here.charter.body) if here.charter else None,
-        form=FormInvalid({}, _signature_defaults(viewer)),
+        "spaces/charter.html", here, form=FormInvalid({}, _signature_defaults(viewer)), **context
     )
 
 
@@ -454,11 +479,8 @@ async def sign_charter(
         form = parse_form(SignatureForm, data)
     except FormInvalid as invalid:
         async with pool.acquire() as conn:
-            versions = await store.charter_versions(conn, here.space.id)
-        return _page(
-            "spaces/charter.html", here, 422, versions=versions,
-            rendered=render_markdown(here.charter.body), form=invalid,
-        )  # fmt: skip
+            context = await _charter_context(conn, here, me)
+        return _page("spaces/charter.html", here, 422, form=invalid, **context)
     async with db.transaction(pool) as conn:
         await store.sign_charter(
             conn, here.space.id, here.charter.id, me.id,
@@ -591,10 +613,14 @@ async def accept_invitation(
         except FormInvalid as invalid:
             errors.update(invalid.errors)
     if charter_id is not None:
+        # A newcomer signs with the name they just gave their account: asked once.
+        sent = {**data, "signed_name": data.get("name", "")} if viewer is None else data
         try:
-            signed = parse_form(SignatureForm, data)
+            signed = parse_form(SignatureForm, sent)
             signature = Signature(signed.signed_name, signed.place, signed.signed_on)
         except FormInvalid as invalid:
+            if viewer is None:  # the name's mistake is shown once, next to "Your name"
+                invalid.errors.pop("signed_name", None)
             errors.update(invalid.errors)
     if errors:
         values = {k: v for k, v in data.items() if k != "password"}

@@ -121,6 +121,8 @@ def parse_form(struct: type[S], data: Mapping[str, Any]) -> S:
             continue
         if raw is not None and _has_datetime(field.type) and _MINUTES.fullmatch(raw.strip()):
             raw = raw.strip() + ":00"  # <input type="datetime-local"> sends no seconds
+        if raw is not None and not raw.strip() and not field.required and not _is_text(field.type):
+            continue  # "(optional)" left empty: absent, not invalid
         if raw is None or (raw.strip() == "" and field.required):
             if field.required:
                 errors[name] = gettext("This field is required.")
@@ -166,6 +168,14 @@ def _has_datetime(kind: msgspec.inspect.Type) -> bool:
     if isinstance(kind, msgspec.inspect.UnionType):
         return any(_has_datetime(t) for t in kind.types)
     return isinstance(kind, msgspec.inspect.DateTimeType)
+
+
+def _is_text(kind: msgspec.inspect.Type) -> bool:
+    """Whether the empty text is a value of this field (a text field cleared), rather than the
+    absence of one (a number, a date or a choice left empty)."""
+    if isinstance(kind, msgspec.inspect.UnionType):
+        return any(_is_text(t) for t in kind.types)
+    return isinstance(kind, msgspec.inspect.StrType)
 
 
 def _is_bool(kind: msgspec.inspect.Type) -> bool:

@@ -12,10 +12,11 @@ import io
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -109,9 +110,21 @@ def format_when(value: datetime, form: str = "medium") -> str:
 @lru_cache(maxsize=8192)
 def _format_when(value: datetime, form: str, locale: str, zone: ZoneInfo) -> str:
     try:
-        return format_datetime(value, format=form, tzinfo=zone, locale=_babel_locale(locale))
+        return _without_seconds(value.astimezone(zone), form, _babel_locale(locale))
     except OverflowError:  # past year 9999 in the display zone (stored before any check)
-        return format_datetime(value, format=form, tzinfo=UTC, locale=_babel_locale(locale))
+        return _without_seconds(value.astimezone(UTC), form, _babel_locale(locale))
+
+
+_Width = Literal["full", "long", "medium", "short"]
+
+
+def _without_seconds(moment: datetime, form: str, locale: Locale) -> str:
+    """The date in `form`, the time to the minute ("6 déc. 2026, 18:00"): nobody plans a
+    meeting or reads a deadline to the second. Joined as the locale joins them."""
+    day = format_date(moment, format=form, locale=locale)
+    time = format_time(moment, format="short", tzinfo=moment.tzinfo, locale=locale)
+    joined = str(get_datetime_format(cast(_Width, form), locale=locale))  # "{1}, {0}"
+    return joined.replace("{1}", day).replace("{0}", time)
 
 
 def format_day(value: date, form: str = "long") -> str:

@@ -20,11 +20,13 @@ from consentir.web.i18n import LOCALE_COOKIE
 
 
 @get("/", include_in_schema=False, name="home")
-async def home(viewer: NamedDependency[User | None]) -> Template | Redirect:
-    """Visitors learn what Consentir is; signed-in people go to their spaces."""
+async def home(
+    viewer: NamedDependency[User | None], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    """Visitors learn what Consentir is and how to join; signed-in people go to their spaces."""
     if viewer is not None:
         return Redirect("/spaces", status_code=303)
-    return Template("home.html")
+    return Template("home.html", context={"signup_open": settings.signup_open})
 
 
 class Health(msgspec.Struct):
