@@ -8,9 +8,9 @@ for forms that carry it), append the journal event (which notifies `space:<id>`)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -780,43 +780,198 @@ async def titles_under_way(
     return {r["id"]: r["title"] for r in rows}
 
 
-class Awaiting(msgspec.Struct, frozen=True):
-    """A step that waits for this person, for their dashboard."""
+WaitingKind = Literal[
+    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "sign",
+    "meeting", "run", "review",
+]  # fmt: skip
 
+# Where on the proposal page each step is taken: the "what you can do now" box, unless the
+# step has its own section.
+_PROPOSAL_ANCHORS = {"questions": "questions", "judge": "objections"}
+
+
+class Awaiting(msgspec.Struct, frozen=True):
+    """A step that waits for this person, for their dashboard, with the address where it is
+    taken. `kind`: ask (a clarify round open to my questions), answer (my reaction or
+    position), questions (questions on my proposal to answer), judge (objections raised in a
+    space I facilitate), close (an object round everyone answered), overdue (a round past its
+    deadline), publish (a version answering valid objections to my proposal), confirm (a new
+    version says it answers my objection), sign (my space's current charter), meeting / run
+    (a meeting not over I am invited to / I run), review (a decision in force due for review
+    in a space I facilitate)."""
+
+    kind: WaitingKind
     space_slug: str
     space_name: str
-    proposal_id: int
-    title: str
-    stage: Stage
-    deadline: datetime | None
-    what: str  # "answer": their reaction or position; "questions": questions to answer
+    title: str  # the proposal's, meeting's or decision's; the space's name for a charter
+    href: str
+    deadline: datetime | None  # a round's deadline, or a meeting's start
+    due_on: date | None  # a decision's review date
+    stage: str | None  # the proposal's stage (react or object, for "answer")
 
 
-async def awaiting(conn: Connection, user_id: int, *, limit: int = 50) -> list[Awaiting]:
-    """Open rounds whose list has this person and no answer of theirs yet, and proposals of
-    theirs with unanswered questions; soonest deadline first."""
+# Facilitating mirrors spaces/rules.py: a direct role of facilitator or administrator (an
+# inherited membership is only ever "member") and the space's current charter signed (or no
+# charter). Every branch is limited to spaces the person belongs to now (`mine`, as
+# spaces.store.my_spaces), so nothing shows from a space they left. Each branch starts from
+# an index on the person (round_participants_user_idx, proposals_proposer_open_idx,
+# objections_objector_valid_idx, attendance_user_idx, meetings_facilitator_idx,
+# memberships_user_idx) or on the spaces they facilitate (proposals_space_open_idx,
+# decisions_review_idx): one statement whatever the number of spaces and proposals.
+_AWAITING = """
+WITH mine AS (
+    SELECT space_id FROM memberships WHERE user_id = $1
+    UNION
+    SELECT c.id FROM memberships pm
+    JOIN spaces c ON c.parent_id = pm.space_id AND c.parent_members_included
+    WHERE pm.user_id = $1
+),
+facilitated AS (
+    SELECT m.space_id FROM memberships m
+    LEFT JOIN LATERAL (
+        SELECT id FROM charters WHERE space_id = m.space_id ORDER BY version DESC LIMIT 1
+    ) ch ON true
+    WHERE m.user_id = $1 AND m.role IN ('facilitator', 'admin')
+      AND (ch.id IS NULL OR EXISTS (SELECT 1 FROM charter_signatures sig
+                                    WHERE sig.charter_id = ch.id AND sig.user_id = $1))
+),
+items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
+    -- Open rounds with me on their list: questions welcome (clarify, not my own proposal,
+    -- none asked yet), or my reaction or position still missing.
+    SELECT CASE r.kind WHEN 'clarify' THEN 'ask' ELSE 'answer' END, p.space_id, p.title, p.id,
+           NULL::text, r.deadline, NULL::date, p.stage
+    FROM round_participants rp
+    JOIN rounds r ON r.id = rp.round_id AND r.closed_at IS NULL
+    JOIN proposals p ON p.id = r.proposal_id
+    WHERE rp.user_id = $1
+      AND CASE WHEN r.kind = 'clarify'
+               THEN p.proposer_id <> $1
+                    AND NOT EXISTS (SELECT 1 FROM questions q
+                                    WHERE q.proposal_id = p.id AND q.author_id = $1)
+               ELSE NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
+                                AND x.user_id = $1 AND x.superseded_at IS NULL)
+                    AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
+                                    AND x.author_id = $1)
+          END
+    UNION ALL
+    -- My proposals under way: questions to answer; valid objections no version answers yet.
+    SELECT k.kind, p.space_id, p.title, p.id, NULL, NULL, NULL, p.stage
+    FROM proposals p
+    CROSS JOIN LATERAL (VALUES
+        ('questions', EXISTS (SELECT 1 FROM questions q
+                              WHERE q.proposal_id = p.id AND q.answer IS NULL)),
+        ('publish', p.stage = 'integrate'
+                    AND EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
+                                AND o.status = 'valid' AND o.answered_in IS NULL))
+    ) AS k (kind, due)
+    WHERE p.proposer_id = $1 AND p.closed_at IS NULL AND k.due
+    UNION ALL
+    -- My valid objections a published version says it answers, not confirmed yet (typed
+    -- NULLs: DISTINCT resolves them before the union would).
+    SELECT DISTINCT 'confirm', p.space_id, p.title, p.id, NULL::text, NULL::timestamptz,
+           NULL::date, p.stage
+    FROM objections o JOIN proposals p ON p.id = o.proposal_id AND p.closed_at IS NULL
+    WHERE o.objector_id = $1 AND o.status = 'valid' AND o.answered_in IS NOT NULL
+      AND o.objector_confirmed_at IS NULL
+    UNION ALL
+    -- Proposals under way in the spaces I facilitate: objections to judge; an object round
+    -- everyone on the list answered (nothing left to judge); a round past its deadline the
+    -- rules kept open, still missing answers.
+    SELECT k.kind, p.space_id, p.title, p.id, NULL, r.deadline, NULL, p.stage
+    FROM facilitated f
+    JOIN proposals p ON p.space_id = f.space_id AND p.closed_at IS NULL
+    LEFT JOIN rounds r ON r.proposal_id = p.id AND r.closed_at IS NULL
+    CROSS JOIN LATERAL (
+        SELECT EXISTS (SELECT 1 FROM objections o
+                       WHERE o.proposal_id = p.id AND o.status = 'raised') AS unjudged,
+               coalesce(r.kind = 'object' AND NOT EXISTS (
+                   SELECT 1 FROM round_participants x WHERE x.round_id = r.id
+                   AND NOT EXISTS (SELECT 1 FROM positions y WHERE y.round_id = r.id
+                                   AND y.user_id = x.user_id AND y.superseded_at IS NULL)
+               ), false) AS complete
+    ) AS s
+    CROSS JOIN LATERAL (VALUES
+        ('judge', s.unjudged),
+        ('close', s.complete AND NOT s.unjudged),
+        ('overdue', r.overdue_at IS NOT NULL AND NOT s.complete)
+    ) AS k (kind, due)
+    WHERE k.due
+    UNION ALL
+    -- The current charter of each of my spaces, if I have not signed it.
+    SELECT 'sign', mine.space_id, '', NULL, ch.version::text, NULL, NULL, NULL
+    FROM mine
+    JOIN LATERAL (
+        SELECT id, version FROM charters WHERE space_id = mine.space_id
+        ORDER BY version DESC LIMIT 1
+    ) ch ON true
+    WHERE NOT EXISTS (SELECT 1 FROM charter_signatures sig
+                      WHERE sig.charter_id = ch.id AND sig.user_id = $1)
+    UNION ALL
+    -- Meetings not over that I am invited to or run.
+    SELECT CASE WHEN mt.facilitator_id = $1 THEN 'run' ELSE 'meeting' END, mt.space_id,
+           mt.title, NULL, mt.id::text, mt.starts_at, NULL, NULL
+    FROM meetings mt
+    WHERE mt.state <> 'closed'
+      AND mt.id IN (SELECT a.meeting_id FROM attendance a WHERE a.user_id = $1
+                    UNION
+                    SELECT f.id FROM meetings f WHERE f.facilitator_id = $1
+                    AND f.state <> 'closed')
+    UNION ALL
+    -- Decisions in force of the spaces I facilitate whose review date comes within $2.
+    SELECT 'review', d.space_id, d.title, NULL, d.number, NULL, d.review_on, NULL
+    FROM facilitated f
+    JOIN decisions d ON d.space_id = f.space_id AND d.review_on <= $2
+    WHERE d.status = 'in_force'
+)
+SELECT i.kind, s.slug AS space_slug, s.name AS space_name, i.title, i.proposal_id, i.ref,
+       i.deadline, i.due_on, i.stage
+FROM items i
+JOIN spaces s ON s.id = i.space_id
+WHERE i.space_id IN (SELECT space_id FROM mine)
+ORDER BY coalesce(i.deadline, i.due_on::timestamptz) NULLS LAST,
+         array_position($3::text[], i.kind), s.name, i.title, i.proposal_id, i.ref
+LIMIT $4
+"""
+
+# Undated steps in this order (the process's own order, then the rest).
+_KIND_ORDER = [
+    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "sign",
+    "run", "meeting", "review",
+]  # fmt: skip
+REVIEW_NOTICE_DAYS = 14  # decisions show as due for review this many days before the date
+
+
+def _waiting_href(kind: str, slug: str, proposal_id: int | None, ref: str | None) -> str:
+    """The exact place where the step is taken."""
+    if kind == "sign":
+        return f"/s/{slug}/charter#sign"
+    if kind in ("meeting", "run"):
+        return f"/s/{slug}/meetings/{ref}"
+    if kind == "review":
+        return f"/s/{slug}/decisions/{ref}"
+    return f"/s/{slug}/proposals/{proposal_id}#{_PROPOSAL_ANCHORS.get(kind, 'now-title')}"
+
+
+async def awaiting(
+    conn: Connection, user_id: int, *, today: date | None = None, limit: int = 50
+) -> list[Awaiting]:
+    """Every step that waits for this person across their spaces (see `Awaiting`), in one
+    statement: dated ones first, soonest first (a round's deadline, a meeting's start, a
+    review date), then the others in the process's order."""
+    today = today or datetime.now(UTC).date()
     rows = await conn.fetch(
-        """
-        SELECT s.slug AS space_slug, s.name AS space_name, p.id AS proposal_id, p.title,
-               p.stage, r.deadline, 'answer' AS what
-        FROM round_participants rp
-        JOIN rounds r ON r.id = rp.round_id AND r.closed_at IS NULL AND r.kind <> 'clarify'
-        JOIN proposals p ON p.id = r.proposal_id
-        JOIN spaces s ON s.id = p.space_id
-        WHERE rp.user_id = $1
-          AND NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
-                          AND x.user_id = $1 AND x.superseded_at IS NULL)
-          AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
-                          AND x.author_id = $1)
-        UNION ALL
-        SELECT s.slug, s.name, p.id, p.title, p.stage, NULL, 'questions'
-        FROM proposals p JOIN spaces s ON s.id = p.space_id
-        WHERE p.proposer_id = $1 AND p.closed_at IS NULL
-          AND EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id AND q.answer IS NULL)
-        ORDER BY deadline NULLS LAST, proposal_id
-        LIMIT $2
-        """,
-        user_id,
-        limit,
+        _AWAITING, user_id, today + timedelta(days=REVIEW_NOTICE_DAYS), _KIND_ORDER, limit
     )
-    return [Awaiting(**{**dict(r), "stage": Stage(r["stage"])}) for r in rows]
+    return [
+        Awaiting(
+            kind=r["kind"],
+            space_slug=r["space_slug"],
+            space_name=r["space_name"],
+            title=r["title"] or r["space_name"],
+            href=_waiting_href(r["kind"], r["space_slug"], r["proposal_id"], r["ref"]),
+            deadline=r["deadline"],
+            due_on=r["due_on"],
+            stage=r["stage"],
+        )
+        for r in rows
+    ]
