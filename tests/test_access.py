@@ -214,6 +214,9 @@ RULES = [
          url="/s/alpha/proposals/{draft_id}/edit", data={**NEW_PROPOSAL, "revision": "1"}),
     Rule("POST", "/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}", ASK,
          url="/s/alpha/proposals/{proposal_id}/ask", data={"text": "Où ?"}),
+    # A step's address opened by GET: back to the proposal (303) for whoever sees the space.
+    Rule("GET", "/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}", VIEW_SPACE,
+         url="/s/alpha/proposals/{proposal_id}/ask"),
     Rule("GET", "/api/v1/spaces/{slug:str}/proposals", API_VIEW_SPACE,
          url="/api/v1/spaces/alpha/proposals"),
     Rule("POST", "/api/v1/spaces/{slug:str}/proposals", PARTICIPANTS,

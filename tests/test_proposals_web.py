@@ -222,10 +222,10 @@ async def test_the_dashboard_shows_what_waits_for_me(client_world: tuple[Client,
     url = await to_object(client, world)
     act_as(client, world, "target")
     dashboard = (await client.get("/spaces")).text
-    assert "En attente de votre part" in dashboard and f'href="{url}"' in dashboard
+    assert "En attente de votre part" in dashboard and f'href="{url}#now-title"' in dashboard
     await step(client, world, "target", url, "position", stance="consent", version="1")
     act_as(client, world, "target")
-    assert f'href="{url}"' not in (await client.get("/spaces")).text
+    assert f'href="{url}#now-title"' not in (await client.get("/spaces")).text
     act_as(client, world, "facilitator")
     ask = f"/s/alpha/proposals/{world.proposal_id}/ask"
     assert (await post_form(client, ask, {"text": "Combien ?"})).status_code == 303

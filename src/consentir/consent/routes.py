@@ -460,8 +460,35 @@ async def proposal_page(
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
     proposal_id: FromPath[int],
+    done: FromQuery[str | None] = None,
 ) -> Template:
-    return await _proposal_page(pool, here, me, proposal_id)
+    """The proposal; after a step (`?done=<verb>`, from take_step's redirect) a notice says
+    what it did and what comes next: only a known verb picks the notice, nothing from the
+    address is shown."""
+    async with pool.acquire() as conn:
+        context = await proposal_context(conn, here, me, proposal_id)
+    return _page("proposals/page.html", here, done=done if done in VERBS else None, **context)
+
+
+# Steps that cannot be undone: the page asks first, and takes them only with `confirm=yes`,
+# which only the confirmation's own form sends.
+IRREVERSIBLE = frozenset({"close", "withdraw"})
+# An empty reaction on the page: the way out is beside the field.
+REACT_OR_PASS = N_("Write your reaction, or tick “I pass”.")
+
+
+async def _confirmation(
+    pool: asyncpg.Pool, here: SpaceView, me: User, proposal_id: int, verb: str, form: ActionIn
+) -> dict[str, Any] | None:
+    """The page's context for "are you sure?" if the rules would take this irreversible step
+    now; None if they would refuse it: `perform` then refuses it, with the rule's message
+    (asking first would only hide the refusal behind a confirmation)."""
+    action, _content = build(verb, form, me, datetime.now(UTC))
+    async with pool.acquire() as conn:
+        loaded = await _visible(conn, here, me, proposal_id)
+        if not rules.allowed(loaded.state, actor_of(here, me), action):
+            return None
+        return await proposal_context(conn, here, me, proposal_id)
 
 
 @post("/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}")
@@ -478,8 +505,14 @@ async def take_step(
     rule's message next to the form that was sent."""
     if verb not in VERBS:
         raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+    back = meeting_return(here, data.get("back"))
     try:
         form = parse_form(ActionIn, data)
+        if verb in IRREVERSIBLE and data.get("confirm") != "yes":
+            asking = await _confirmation(pool, here, me, proposal_id, verb, form)
+            if asking is not None:  # nothing changed: the page asks, with the real form
+                asking.update(confirming=verb, values=data, back=back)
+                return _page("proposals/page.html", here, **asking)
         await perform(pool, here, me, proposal_id, verb, form, key=data.get("idempotency_key"))
     except FormInvalid as invalid:
         first = next(iter(invalid.errors.items()))
@@ -489,12 +522,24 @@ async def take_step(
     except DomainError as error:
         if error.status == 404:
             raise
+        if verb == "react" and error.code == "field_required" and error.field == "text":
+            error = DomainError(error.code, REACT_OR_PASS, field="text")
         return await _proposal_page(pool, here, me, proposal_id, status=error.status,
                                     error=error, failed_verb=verb, values=data)  # fmt: skip
-    back = meeting_return(here, data.get("back"))
-    return Redirect(
-        back or f"/s/{here.space.slug}/proposals/{proposal_id}#{_anchor(verb)}", status_code=303
-    )
+    # The notice at the top of the page says what the step did (see proposal_page).
+    done = f"/s/{here.space.slug}/proposals/{proposal_id}?done={verb}#done"
+    return Redirect(back or done, status_code=303)
+
+
+@get("/s/{slug:str}/proposals/{proposal_id:int}/{verb:str}", name="step_address")
+async def step_address(
+    here: NamedDependency[SpaceView], proposal_id: FromPath[int], verb: FromPath[str]
+) -> Redirect:
+    """A step's address opened by GET (a reload of a refused step's page, a bookmark): the
+    proposal's page, never "405". Static segments (edit, diff, round) match first."""
+    if verb not in VERBS:
+        raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+    return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
 
 
 def meeting_return(here: SpaceView, back: Any) -> str | None:
@@ -505,12 +550,6 @@ def meeting_return(here: SpaceView, back: Any) -> str | None:
     ):
         return back
     return None
-
-
-def _anchor(verb: str) -> str:
-    return {"ask": "questions", "answer": "questions", "react": "round", "position": "round",
-            "publish": "versions", "judge": "objections", "confirm": "objections",
-            "withdraw-objection": "objections"}.get(verb, "stage")  # fmt: skip
 
 
 @get("/s/{slug:str}/proposals/{proposal_id:int}/round")
@@ -831,7 +870,7 @@ api_steps = [_api_step_route(verb, *STEPS_API[verb]) for verb in VERBS]
 
 html_routes = [
     proposals_page, new_proposal, create_proposal, edit_proposal, save_draft, preview,
-    proposal_page, take_step, diff_page, round_fragment,
+    proposal_page, take_step, step_address, diff_page, round_fragment,
 ]  # fmt: skip
 api_routes = [api_proposals, api_create_proposal, api_proposal, *api_steps]
 routes = [*html_routes, *api_routes]
