@@ -493,3 +493,15 @@ async def test_changing_ones_password_ends_the_other_sessions(
         "email": "member@example.org", "password": new, "_csrf_token": token,
     }, follow_redirects=False)  # fmt: skip
     assert signed.status_code == 303
+
+
+async def test_a_password_change_never_overwrites_a_newer_one(world: Scenario, pool: Any) -> None:
+    """The change is made only over the password it checked, in one statement: a reset that
+    came in between (the stored hash is no longer that one) wins, and nothing else changes."""
+    member = world.user_ids["member"]
+    async with db.transaction(pool) as conn:
+        checked = await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", member)
+        assert await accounts.set_password(conn, member, "reset-hash") is True  # the reset
+        assert await accounts.set_password(conn, member, "late", replacing=checked) is False
+        stored = await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", member)
+    assert stored == "reset-hash"

@@ -195,25 +195,31 @@ async def test_a_title_with_a_line_break_still_gets_its_reminder(
     assert await failure(pool, deadlines.REMINDER, proposal_id) is None
 
 
-async def test_a_closing_that_fails_is_retried_and_does_not_hold_the_others(
-    pool: asyncpg.Pool, world: Scenario
-) -> None:
-    now = datetime.now(UTC)
+async def a_round_that_cannot_close(pool: asyncpg.Pool, world: Scenario) -> tuple[int, int]:
+    """An object round in alpha (silence counts as consent) whose closing fails inside the
+    database, for this round only: (proposal id, round id)."""
     alpha = await space(pool, "alpha")
-    failing = await to_object_round(pool, alpha, world, TEXT)
+    proposal_id = await to_object_round(pool, alpha, world, TEXT)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE spaces SET silence_is_consent = true WHERE id = $1", alpha.id)
-        failing_round = await conn.fetchval(
-            "SELECT id FROM rounds WHERE proposal_id = $1 AND closed_at IS NULL", failing
+        round_id = await conn.fetchval(
+            "SELECT id FROM rounds WHERE proposal_id = $1 AND closed_at IS NULL", proposal_id
         )
-        # A real failure inside the database, for this one round only.
         await conn.execute(f"""
             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
             CREATE TRIGGER refuse BEFORE UPDATE ON rounds FOR EACH ROW
-                WHEN (OLD.id = {int(failing_round)} AND NEW.closed_at IS NOT NULL)
+                WHEN (OLD.id = {int(round_id)} AND NEW.closed_at IS NOT NULL)
                 EXECUTE FUNCTION refuse();
         """)  # fmt: skip
+    return proposal_id, int(round_id)
+
+
+async def test_a_closing_that_fails_is_retried_and_does_not_hold_the_others(
+    pool: asyncpg.Pool, world: Scenario
+) -> None:
+    now = datetime.now(UTC)
+    failing, failing_round = await a_round_that_cannot_close(pool, world)
     await set_deadline(pool, failing, now - timedelta(hours=1))  # the first one due
     other = await beta_round(pool, world, react=False)
     await set_deadline(pool, other, now - timedelta(minutes=1))
@@ -270,3 +276,62 @@ async def test_a_failing_pass_logs_its_traceback_once_then_a_line_when_it_change
     assert records[1].exc_info is not None and records[2].exc_info is None
     assert records[2].getMessage() == "closings: pass failed (4 in a row): ValueError: another row"
     assert records[3].getMessage() == "closings: passes work again after 4 failed"
+
+
+async def test_a_new_deadline_takes_a_set_aside_round_back(
+    pool: asyncpg.Pool, alpha: Space, world: Scenario
+) -> None:
+    """A round the deadline tasks set aside is tried afresh once the facilitator sets a new
+    deadline (else it would stay open for good)."""
+    pid = await to_object_round(pool, alpha, world, Content(title="T", driver="D", body="B"))
+    async with pool.acquire() as conn:
+        round_id = await conn.fetchval(
+            "SELECT id FROM rounds WHERE proposal_id = $1 AND closed_at IS NULL", pid
+        )
+        for task in (deadlines.REMINDER, deadlines.CLOSING):
+            await conn.execute(
+                "INSERT INTO task_failures VALUES ($1, $2, 8, now(), 'boom', now())",
+                task,
+                round_id,
+            )
+    now = datetime.now(UTC)
+    facilitator = Actor(world.user_ids["facilitator"], may_participate=True, may_facilitate=True)
+    await act(pool, alpha, pid, facilitator, rules.SetDeadline(now + timedelta(days=1), now))
+    for task in (deadlines.REMINDER, deadlines.CLOSING):
+        assert await failure(pool, task, round_id) is None
+
+
+async def test_an_error_of_the_moment_costs_the_row_no_attempt(pool: asyncpg.Pool) -> None:
+    """A deadlock (or the database gone) fails the pass, not the row: no attempt counted."""
+    picked = 0
+
+    async def pick(conn: db.Connection) -> asyncpg.Record | None:
+        nonlocal picked
+        picked += 1
+        return await conn.fetchrow("SELECT 7::bigint AS id, 0 AS attempts") if picked == 1 else None
+
+    async def handle(conn: db.Connection, row: asyncpg.Record) -> None:
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    with pytest.raises(asyncpg.DeadlockDetectedError):
+        await tasks.each_due(pool, "closing", pick, handle, now=datetime.now(UTC))
+    assert await failure(pool, "closing", 7) is None
+
+
+async def test_a_closing_set_aside_leaves_the_round_overdue(
+    pool: asyncpg.Pool, world: Scenario
+) -> None:
+    """After its last failed attempt a closing is set aside, and its round is marked overdue:
+    the facilitator's dashboard shows it (it would otherwise wait unseen)."""
+    now = datetime.now(UTC)
+    failing, round_id = await a_round_that_cannot_close(pool, world)
+    await set_deadline(pool, failing, now - timedelta(hours=1))
+    at = now
+    for attempt in range(1, tasks.RETRY.max_attempts + 1):
+        assert await deadlines.run_due(pool, at) == 0
+        at += timedelta(seconds=tasks.RETRY.backoff(attempt))
+    found = await failure(pool, deadlines.CLOSING, round_id)
+    assert found is not None and found["failed_at"] is not None
+    async with pool.acquire() as conn:
+        overdue = await conn.fetchval("SELECT overdue_at FROM rounds WHERE id = $1", round_id)
+    assert overdue is not None

@@ -469,7 +469,7 @@ def test_bad_settings_are_named(env: dict[str, str], expected: str) -> None:
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
-    assert [mail.backoff(n) for n in (1, 2, 3, 6, 7, 8, 100)] == [
+    assert [mail.RETRY.backoff(n) for n in (1, 2, 3, 6, 7, 8, 100)] == [
         60,
         120,
         240,

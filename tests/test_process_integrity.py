@@ -397,5 +397,21 @@ async def test_the_console_adds_a_proposal_once(
     act_as(client, world, "facilitator")
     again = await post_form(client, f"{meeting}/add", {"proposal": str(world.proposal_id)})
     assert again.status_code == 422, again.text[:1000]
+    assert "déjà à l&#39;ordre du jour" in again.text or "déjà à l'ordre du jour" in again.text
     console = (await client.get(f"{meeting}/console")).text
     assert f'<option value="{world.proposal_id}"' not in console
+
+
+def test_the_api_asks_a_revision_exactly_for_the_steps_that_move_the_process() -> None:
+    """The API bodies that require `revision` are those whose rules action is a moving one
+    (one list, `rules.MOVING_ACTIONS`, decides; the API document follows it)."""
+    from consentir.accounts.store import User
+    from consentir.consent.routes import MOVING_VERBS, VERBS, ActionIn, build
+
+    me = User(1, "a@example.org", "A", "fr", is_instance_admin=False, email_confirmed=True)
+    form = ActionIn(text="t", driver="d", body="b", stance="consent", version=1, reason="r",
+                    question_id=1, objection_id=1, verdict="valid", revision=1)  # fmt: skip
+    moving = {v for v in VERBS if isinstance(build(v, form, me, datetime.now(UTC))[0],
+                                             rules.MOVING_ACTIONS)}  # fmt: skip
+    assert moving == MOVING_VERBS == {"advance", "close-round", "open-object-round", "close",
+                                      "withdraw", "judge", "publish"}  # fmt: skip

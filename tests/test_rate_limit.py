@@ -50,12 +50,13 @@ def test_failed_sign_ins_are_counted_across_two_processes(two_servers: list[str]
 
 async def test_counts_start_again_in_a_new_window(conn: asyncpg.Connection) -> None:
     limit = ratelimit.Limit("test", max_hits=2, window_seconds=60)
-    for expected in (1, 2, 3):
-        assert (await ratelimit.hit(conn, limit, "Ada@Example.org")).hits == expected
-    assert (await ratelimit.peek(conn, limit, "ada@example.org")).exceeded
+    taken = [(await ratelimit.take(conn, (limit, "Ada@Example.org"))).granted for _ in range(3)]
+    assert taken == [True, True, False]
+    assert (await ratelimit.peek(conn, limit, "ada@example.org")).reached
     await conn.execute("UPDATE rate_limits SET window_start = window_start - interval '2 minutes'")
     fresh = await ratelimit.peek(conn, limit, "ada@example.org")
-    assert fresh.hits == 0 and not fresh.exceeded
+    assert fresh.hits == 0 and not fresh.reached
+    assert (await ratelimit.take(conn, (limit, "ada@example.org"))).granted
     assert await ratelimit.prune(conn, older_than_seconds=60) == 1
 
 

@@ -146,10 +146,16 @@ async def test_a_visitor_learns_how_to_join(client: Client, database: str, tmp_p
     closed = await client.get("/signup")
     assert closed.status_code == 404 and "L'adhésion se fait sur invitation" in closed.text
     assert 'href="/signin"' in closed.text
+    sent = await post_form(client, "/signup", {"name": "Zoé", "email": "z@example.org",
+                                               "password": "long enough pw"})  # fmt: skip
+    assert sent.status_code == 404 and "L'adhésion se fait sur invitation" in sent.text
 
     settings = Settings(
         database_url=database, secret_key=TEST_SECRET, data_dir=str(tmp_path), signup_open=True
     )
     async with AsyncTestClient(app=create_app(settings), base_url="http://127.0.0.1:8000") as open_:
-        assert 'href="/signup"' in (await open_.get("/")).text
+        home = (await open_.get("/")).text
+        join = re.search(r'<section aria-labelledby="join-title">.*?</section>', home, re.S)
+        assert join and 'href="/signup"' in join.group(0)
+        assert "Chacun peut créer un compte" in join.group(0)
         assert (await open_.get("/signup")).status_code == 200

@@ -9,6 +9,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from consentir.consent.routes import MOVING_VERBS
 from tests.scenario import Scenario
 
 Client = AsyncTestClient[Litestar]
@@ -38,10 +39,6 @@ async def post_form(
     )
 
 
-# The steps that move the process carry the proposal's revision, as the page's forms do.
-MOVING_VERBS = frozenset(
-    {"advance", "close-round", "open-object-round", "close", "withdraw", "judge", "publish"}
-)
 _REVISION = re.compile(r'data-revision="(\d+)"')
 
 

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Protocol
 import asyncpg
 import msgspec
 
-from consentir import tasks
+from consentir import db, tasks
 from consentir.config import ConfigError
 from consentir.db import Connection
 
@@ -44,7 +44,7 @@ ENVIRONMENT = {
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 # 1, 2, 4 … minutes between attempts, at most an hour; 8 attempts in all.
-RETRY = tasks.Retry(max_attempts=8, first=60.0, cap=3600.0)
+RETRY = tasks.RETRY  # the policy of every background task
 MAX_ATTEMPTS = RETRY.max_attempts
 LEASE = 300.0  # a claimed row is left alone this long while its sender works on it
 SMTP_TIMEOUT = 30.0  # seconds for each exchange with the SMTP server
@@ -240,11 +240,6 @@ def _transport(settings: MailSettings) -> _Transport:
     return _LogTransport() if settings.smtp_host is None else _SmtpTransport(settings)
 
 
-def backoff(attempts: int) -> float:
-    """Seconds to wait after the `attempts`-th failed attempt: 1, 2, 4 … minutes, at most 1 h."""
-    return RETRY.backoff(attempts)
-
-
 # A last attempt whose lease ended with no outcome recorded: its sender died.
 _EXPIRE = """
 UPDATE outbox
@@ -319,17 +314,20 @@ async def _deliver_one(
         final = attempts >= MAX_ATTEMPTS
         tasks.log_failure("mail", row["id"], attempts, RETRY, error)
         # Not recorded (database lost meanwhile): the lease ends and the attempt counts.
-        await _record(pool, _MARK_FAILED, row["id"], error, backoff(attempts), final)
+        await _record(pool, _MARK_FAILED, row["id"], error, RETRY.backoff(attempts), final)
         return 0
     return 1 if await _record(pool, _MARK_SENT, row["id"]) else 0
 
 
 async def _record(pool: asyncpg.Pool, statement: str, *args: object) -> bool:
-    """Write a message's outcome; a failure to write it is logged, never raised, so that it
-    does not stop the batch (the row is tried again once its lease ends)."""
+    """Write a message's outcome; a failure to write it is logged, not raised, so that it
+    does not stop the batch (the row is tried again once its lease ends). The database gone
+    does stop it: sending the rest would send them again once it is back."""
     try:
         await pool.execute(statement, *args)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if db.unavailable(exc):
+            raise
         log.warning("mail %s: outcome not recorded: %s", args[0], tasks.describe(exc))
         return False
     return True

@@ -28,10 +28,15 @@ def render(text: str, *, top_heading: int = 3) -> Markup:
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
-    html = _PARSER.renderer.render(tokens, _PARSER.options, {})
+    return sanitise(_PARSER.renderer.render(tokens, _PARSER.options, {}))
+
+
+def sanitise(html: str, extra_tags: frozenset[str] = frozenset()) -> Markup:
+    """The allow-list of rendered text (plus `extra_tags`, e.g. a comparison's <ins> and
+    <del>): whatever else the HTML holds is dropped."""
     clean = nh3.clean(
         html,
-        tags=_TAGS,
+        tags=_TAGS | extra_tags,
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer",

@@ -1,7 +1,7 @@
 """Rate limits counted in PostgreSQL, so they hold across every worker and instance.
 
-Fixed windows: a key (e.g. `signin-account:ada@example.org`) has a counter per window;
-`hit` adds one and says whether the limit is passed. Old windows are pruned lazily.
+Fixed windows: a key (e.g. `signin-account:ada@example.org`) has a counter per window.
+Old windows are pruned lazily.
 
 `take` reserves an attempt *before* the work it limits (checking a password, sending a
 link): the counter is read and raised in one statement, under the row's lock, so a burst of
@@ -31,16 +31,9 @@ class Count:
     retry_after: int
 
     @property
-    def exceeded(self) -> bool:
-        return self.hits > self.limit.max_hits
+    def reached(self) -> bool:
+        return self.hits >= self.limit.max_hits
 
-
-_HIT = """
-INSERT INTO rate_limits AS r (key, window_start, hits)
-VALUES ($1, to_timestamp(floor(extract(epoch FROM now()) / $2) * $2), 1)
-ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1
-RETURNING hits, ceil(extract(epoch FROM r.window_start) + $2 - extract(epoch FROM now()))::int
-"""
 
 _PEEK = """
 SELECT coalesce(max(hits), 0),
@@ -94,13 +87,6 @@ class _Refused(Exception):
 
 def _key(limit: Limit, subject: str) -> str:
     return f"{limit.name}:{subject.lower()}"
-
-
-async def hit(conn: Connection, limit: Limit, subject: str) -> Count:
-    """Count one more event for `subject`."""
-    row = await conn.fetchrow(_HIT, _key(limit, subject), limit.window_seconds)
-    assert row is not None
-    return Count(row[0], limit, max(row[1], 1))
 
 
 async def peek(conn: Connection, limit: Limit, subject: str) -> Count:

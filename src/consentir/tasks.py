@@ -95,6 +95,7 @@ async def each_due(
     *,
     now: datetime,
     retry: Retry = RETRY,
+    set_aside: Callable[[Connection, asyncpg.Record], Awaitable[object]] | None = None,
 ) -> list[T]:
     """Handle due rows one at a time until none is left; the handlers' results.
 
@@ -107,7 +108,8 @@ async def each_due(
 
     and selects `coalesce(f.attempts, 0) AS attempts`. `handle(conn, row)` runs in a
     savepoint of the same transaction: if it raises, its work is undone, the failure is
-    recorded while the row is still locked, and the next row comes.
+    recorded while the row is still locked, and the next row comes. `set_aside(conn, row)`
+    runs when a row is set aside, to leave it where a person will see it.
     """
     results: list[T] = []
     seen: set[int] = set()
@@ -124,15 +126,40 @@ async def each_due(
                 async with conn.transaction():
                     results.append(await handle(conn, row))
             except Exception as exc:
-                await _failed(conn, task, row, exc, now, retry)
+                if _passing(exc):  # not the row's fault: the pass fails, no attempt counted
+                    raise
+                if await _failed(conn, task, row, exc, now, retry) and set_aside:
+                    await set_aside(conn, row)
             else:
                 if row["attempts"]:
                     await conn.execute(_SUCCEEDED, task, row["id"])
 
 
+def _passing(exc: BaseException) -> bool:
+    """An error of the moment (the database gone, a deadlock, a cancelled statement), not of
+    the row: counting it as an attempt would set a sound row aside after a bad hour."""
+    transient = (
+        asyncpg.DeadlockDetectedError,
+        asyncpg.SerializationError,
+        asyncpg.QueryCanceledError,
+    )
+    return db.unavailable(exc) or isinstance(exc, transient)
+
+
+async def forget(conn: Connection, tasks: tuple[str, ...], row_id: int) -> None:
+    """Drop the failure records of these tasks for a row that changed (e.g. a round given a
+    new deadline): it is due again at once, with its attempts counted afresh."""
+    await conn.execute(
+        "DELETE FROM task_failures WHERE task = ANY($1::text[]) AND row_id = $2",
+        list(tasks),
+        row_id,
+    )
+
+
 async def _failed(
     conn: Connection, task: str, row: asyncpg.Record, exc: Exception, now: datetime, retry: Retry
-) -> None:
+) -> bool:
+    """Record the failed attempt; True if it was the last (the row is set aside)."""
     attempts: int = row["attempts"] + 1
     error = describe(exc)
     final = attempts >= retry.max_attempts
@@ -141,6 +168,7 @@ async def _failed(
         _FAILED, task, row["id"], attempts, next_attempt, error, now if final else None
     )
     log_failure(task, row["id"], attempts, retry, error)
+    return final
 
 
 REPEAT_LOG = 60.0  # seconds: a pass failing the same way again is logged at most this often

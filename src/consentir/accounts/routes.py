@@ -129,12 +129,15 @@ async def signin(
     )
 
 
+def _wait_message(refused: ratelimit.Reservation) -> str:
+    return gettext(TOO_MANY) % {"minutes": max(1, refused.retry_after // 60)}
+
+
 def _too_many(
     template: str, refused: ratelimit.Reservation, problem: FormInvalid, **context: Any
 ) -> Template:
     """The form again, 429, saying how long to wait, with `Retry-After`."""
-    minutes = max(1, refused.retry_after // 60)
-    problem.errors = {"__all__": gettext(TOO_MANY) % {"minutes": minutes}}
+    problem.errors = {"__all__": _wait_message(refused)}
     response = _page(template, 429, form=problem, **context)
     response.headers["Retry-After"] = str(refused.retry_after)
     return response
@@ -178,7 +181,7 @@ class SignUp(msgspec.Struct):
 async def signup_form(settings: NamedDependency[Settings]) -> Template:
     if not settings.signup_open:  # a page that says how to join, not a bare "not found"
         return _page("accounts/signup_closed.html", 404)
-    return _page("accounts/signup.html", form=None, sent=None)
+    return _page("accounts/signup.html", form=None)
 
 
 @post("/signup")
@@ -191,18 +194,18 @@ async def signup(
     """A new account, signed in at once, with a link to confirm its email address. Limited
     per address and per client, since each sends an email."""
     if not settings.signup_open:
-        raise NotFoundException()
+        return _page("accounts/signup_closed.html", 404)
     try:
         form = parse_form(SignUp, data)
     except FormInvalid as invalid:
-        return _page("accounts/signup.html", 422, form=invalid, sent=None)
+        return _page("accounts/signup.html", 422, form=invalid)
     async with db.transaction(pool) as conn:
         attempt = await ratelimit.take(
             conn, (SIGNUP_PER_ACCOUNT, form.email), (SIGNUP_PER_ADDRESS, _client(request))
         )
     if not attempt.granted:
         problem = _with_values(FormInvalid({}, {}), data)
-        return _too_many("accounts/signup.html", attempt, problem, sent=None)
+        return _too_many("accounts/signup.html", attempt, problem)
     try:
         password_hash = await hash_password(form.password)
         async with db.transaction(pool) as conn:
@@ -217,7 +220,7 @@ async def signup(
             )  # fmt: skip
     except DomainError as error:
         problem = _with_values(field_error(error), data)
-        return _page("accounts/signup.html", 422, form=problem, sent=None)
+        return _page("accounts/signup.html", 422, form=problem)
     return Redirect("/", status_code=303, cookies=[session_cookie(settings, token)])
 
 
@@ -499,18 +502,20 @@ async def change_password(
         return await again(422, {"password_again": gettext(PASSWORDS_DIFFER)})
     async with db.transaction(pool) as conn:
         attempt = await ratelimit.take(conn, (SIGNIN_PER_ACCOUNT, me.email))
-        found = await store.user_by_email(conn, me.email) if attempt.granted else None
+        current = await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", me.id)
     if not attempt.granted:
-        minutes = max(1, attempt.retry_after // 60)
-        page = await again(429, {"password_current": gettext(TOO_MANY) % {"minutes": minutes}})
+        page = await again(429, {"password_current": _wait_message(attempt)})
         page.headers["Retry-After"] = str(attempt.retry_after)
         return page
-    if not await verify_password(found[1] if found else None, form.password_current):
+    if not await verify_password(current, form.password_current):
         return await again(400, {"password_current": gettext(WRONG_PASSWORD)})
     password_hash = await hash_password(form.password_new)
     async with db.transaction(pool) as conn:
         await ratelimit.give_back(conn, attempt)
-        await store.set_password(conn, me.id, password_hash)  # ends every session
+        # Only over the password just checked: a reset that came in between wins.
+        changed = await store.set_password(conn, me.id, password_hash, replacing=current)
+        if not changed:
+            return await again(409, {"password_current": gettext(WRONG_PASSWORD)})
         token = await store.start_session(
             conn, me, replaces=None, user_agent=request.headers.get("user-agent")
         )

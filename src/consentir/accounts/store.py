@@ -225,12 +225,21 @@ async def link_is_usable(conn: Connection, token: str, purpose: TokenPurpose) ->
     )
 
 
-async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
-    await conn.execute(
-        "UPDATE users SET password_hash = $2, version = version + 1 WHERE id = $1",
+async def set_password(
+    conn: Connection, user_id: int, password_hash: str, *, replacing: str | None = None
+) -> bool:
+    """The new password; every session of the account ends. With `replacing`, only if the
+    stored hash is still that one (checked and changed in one statement): a reset or another
+    change that came in between wins, and this one changes nothing (False)."""
+    done = await conn.fetchval(
+        """UPDATE users SET password_hash = $2, version = version + 1
+           WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3) RETURNING id""",
         user_id,
         password_hash,
+        replacing,
     )
+    if done is None:
+        return False
     ended = await end_all_sessions(conn, user_id)
     await journal.append(
         conn,
@@ -240,6 +249,7 @@ async def set_password(conn: Connection, user_id: int, password_hash: str) -> No
         actor_id=user_id,
         data={"sessions_ended": ended},
     )
+    return True
 
 
 async def upgrade_password_hash(conn: Connection, user_id: int, old: str, new: str) -> None:

@@ -71,10 +71,15 @@ async def _close(conn: Connection, due: asyncpg.Record, now: datetime) -> bool:
             action = rules.DeadlinePassed(now, frozenset())
             await store.act(conn, space, due["proposal_id"], rules.SYSTEM, action)
     except rules.RuleViolation as refused:
-        await conn.execute("UPDATE rounds SET overdue_at = $2 WHERE id = $1", due["id"], now)
+        await _mark_overdue(conn, due["id"], now)
         log.info("round %s stays open past its deadline: %s", due["id"], refused.code)
         return False
     return True
+
+
+async def _mark_overdue(conn: Connection, round_id: int, now: datetime) -> None:
+    """The round stays open past its deadline: the facilitator's dashboard says so."""
+    await conn.execute("UPDATE rounds SET overdue_at = $2 WHERE id = $1", round_id, now)
 
 
 async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
@@ -87,7 +92,11 @@ async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
     async def handle(conn: Connection, due: asyncpg.Record) -> bool:
         return await _close(conn, due, at)
 
-    return sum(await tasks.each_due(pool, CLOSING, pick, handle, now=at))
+    async def set_aside(conn: Connection, due: asyncpg.Record) -> None:
+        # A closing that keeps failing: the round waits for the facilitator, shown overdue.
+        await _mark_overdue(conn, due["id"], at)
+
+    return sum(await tasks.each_due(pool, CLOSING, pick, handle, now=at, set_aside=set_aside))
 
 
 async def send_reminders(

@@ -86,6 +86,24 @@ WAITING_STEPS = {
     "open-object-round": N_("Opening the objection round"),
 }
 
+# What each kind of step waiting on the dashboard asks of the person (store.Awaiting.kind;
+# "answer" reads "answer_react" in a reaction round).
+WAITING_KINDS = {
+    "ask": N_("questions welcome: ask yours"),
+    "answer": N_("give your position"),
+    "answer_react": N_("give your reaction"),
+    "questions": N_("questions to answer"),
+    "judge": N_("objections to judge"),
+    "close": N_("everyone answered: close the round"),
+    "overdue": N_("past its deadline: decide how to go on"),
+    "publish": N_("publish a version that answers the valid objections"),
+    "confirm": N_("say whether the new version removes your objection"),
+    "sign": N_("sign the charter"),
+    "run": N_("a meeting you run"),
+    "meeting": N_("a meeting you are invited to"),
+    "review": N_("decision to review"),
+}
+
 # For templates: every label table under one name each.
 CONTEXT = {
     "next_steps": NEXT_STEPS,

@@ -88,16 +88,11 @@ class ActionIn(boundary.Input, kw_only=True):
     verdict: Literal["valid", "not_valid"] | None = None  # judge
     deadline: datetime | None = None  # deadline (none: remove it)
     # The proposal's revision the step was decided on: required by the steps that move the
-    # process (MOVING_VERBS); a stale one is refused with `stale_state`.
-    revision: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
+    # process (rules.MOVING_ACTIONS); a stale one is refused with `stale_state`.
+    revision: boundary.Int32 | None = None
 
 
 REQUIRED = N_("This field is required.")
-
-# The verbs whose step moves the process: each must say which revision it was decided on.
-MOVING_VERBS = frozenset(
-    {"advance", "close-round", "open-object-round", "close", "withdraw", "judge", "publish"}
-)
 
 
 def _required(value: object, name: str) -> None:
@@ -106,11 +101,17 @@ def _required(value: object, name: str) -> None:
 
 
 def build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Action, Content]:
-    """The rules action for `verb`, and the text it writes; DomainError for a missing field."""
+    """The rules action for `verb`, and the text it writes; DomainError for a missing field
+    (a step that moves the process must say which revision it was decided on)."""
+    action, content = _build(verb, form, me, now)
+    if isinstance(action, rules.MOVING_ACTIONS):
+        _required(action.seen, "revision")
+    return action, content
+
+
+def _build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Action, Content]:
     nobody: frozenset[int] = frozenset()  # the store fills in who may take part
     seen = form.revision
-    if verb in MOVING_VERBS:
-        _required(seen, "revision")
     match verb:
         case "submit":
             return rules.Submit(nobody), Content()
@@ -361,12 +362,13 @@ async def _proposal_page(
     error: DomainError | None = None,
     failed_verb: str | None = None,
     values: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> Template:
     async with pool.acquire() as conn:
         context = await proposal_context(
             conn, here, me, proposal_id, error=error, failed_verb=failed_verb, values=values
         )
-    return _page("proposals/page.html", here, status, **context)
+    return _page("proposals/page.html", here, status, **context, **extra)
 
 
 async def proposal_context(
@@ -465,9 +467,7 @@ async def proposal_page(
     """The proposal; after a step (`?done=<verb>`, from take_step's redirect) a notice says
     what it did and what comes next: only a known verb picks the notice, nothing from the
     address is shown."""
-    async with pool.acquire() as conn:
-        context = await proposal_context(conn, here, me, proposal_id)
-    return _page("proposals/page.html", here, done=done if done in VERBS else None, **context)
+    return await _proposal_page(pool, here, me, proposal_id, done=done if done in VERBS else None)
 
 
 # Steps that cannot be undone: the page asks first, and takes them only with `confirm=yes`,
@@ -856,7 +856,7 @@ def _api_step_route(verb: str, body: type[boundary.Input], summary: str) -> HTTP
     step.__name__ = step.__qualname__ = f"api_step_{verb.replace('-', '_')}"
     step.__doc__ = (
         "Answers the proposal as it is after the step. A refused step answers problem+json "
-        "whose `code` names the rule (e.g. 403 `not_facilitator`, 409 `stale_state`). "
+        "whose `code` names the rule (e.g. 403 `facilitator_only`, 409 `stale_state`). "
         "Accepts an `Idempotency-Key` header: the same key again changes nothing."
     )
     return post(
@@ -866,6 +866,10 @@ def _api_step_route(verb: str, body: type[boundary.Input], summary: str) -> HTTP
 
 
 api_steps = [_api_step_route(verb, *STEPS_API[verb]) for verb in VERBS]
+# The steps that move the process: their API body requires `revision`.
+MOVING_VERBS = frozenset(
+    verb for verb, (body, _) in STEPS_API.items() if "revision" in body.__struct_fields__
+)
 
 
 html_routes = [

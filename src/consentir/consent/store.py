@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from consentir import journal, keyset
+from consentir import journal, keyset, tasks
 from consentir.consent import rules
 from consentir.consent.rules import (
     Action,
@@ -400,6 +400,10 @@ class _Writer:
                     self.round_id,
                     deadline,
                 )
+                # A new deadline: the deadline tasks (consent/deadlines.py) try it afresh,
+                # even if they had set this round aside.
+                assert self.round_id is not None  # the rules refuse a deadline without one
+                await tasks.forget(conn, ("reminder", "closing"), self.round_id)
                 self.data["deadline"] = deadline.isoformat() if deadline else None
             case rules.CloseWithoutConsent(reason=reason):
                 self.data["reason"] = reason
@@ -600,7 +604,8 @@ SELECT
     WHERE o.proposal_id = p.id) AS objections,
   (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision,
   -- Where the page's live stream starts: the space's latest event, as the page was read.
-  (SELECT coalesce(max(j.id), 0) FROM journal j WHERE j.space_id = p.space_id) AS last_event
+  (SELECT coalesce(max(j.id), 0) FROM journal j WHERE j.space_id = p.space_id) AS last_event,
+  p.stage
 FROM proposals p
 WHERE p.id = $1 AND p.space_id = $2
 """
@@ -620,6 +625,7 @@ class Detail(msgspec.Struct, frozen=True):
     objections: list[dict[str, Any]]
     decision: str | None
     last_event: int = 0  # the space's latest journal id when this was read
+    stage: Stage = Stage.DRAFT  # the proposal's stage when this was read
 
     @property
     def open_round(self) -> dict[str, Any] | None:
@@ -659,6 +665,7 @@ async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:
         objections=row["objections"] or [],
         decision=row["decision"],
         last_event=row["last_event"],
+        stage=Stage(row["stage"]),
     )
 
 

@@ -32,7 +32,11 @@ class ItemOutcome(msgspec.Struct, frozen=True):
 def _on_behalf(meeting: Meeting, events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """The positions recorded on someone's behalf during the item, from the journal."""
     return [
-        (meeting.name_of(e["data"]["on_behalf_of"]), e["data"]["stance"], e["actor"] or "?")
+        (
+            meeting.name_of(e["data"]["on_behalf_of"]),
+            e["data"]["stance"],
+            e["actor"] or gettext("someone"),
+        )
         for e in events
         if e["action"] == "proposal.position_given" and e["data"].get("on_behalf_of")
     ]
@@ -61,7 +65,7 @@ async def build(conn: Connection, space_id: int, meeting: Meeting) -> Minutes:
         if item.proposal_id is not None:
             detail = await proposals.detail(conn, space_id, item.proposal_id)
             decision = detail.decision
-            stage = (await proposals.load(conn, space_id, item.proposal_id)).head.stage
+            stage = detail.stage
             text = detail.versions[-1]["body"] if decision and detail.versions else None
             objections = detail.objections
         outcomes.append(ItemOutcome(

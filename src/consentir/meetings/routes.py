@@ -42,6 +42,7 @@ PRESENCE_NAMES = {
     "excused": N_("excused"),
     "absent": N_("absent"),
 }
+ALREADY_ON_AGENDA = N_("This proposal is already on the agenda.")
 STATE_NAMES = {"planned": N_("planned"), "open": N_("under way"), "closed": N_("closed")}
 
 
@@ -133,10 +134,10 @@ async def create_meeting(
 ) -> Response[Any]:
     require(here.standing, Action.FACILITATE)
     async with db.transaction(pool) as conn:
-        choices = await _plan_choices(conn, here)
         try:
             form = parse_form(PlanForm, data)
-            # Checked against the whole space, not the lists the form showed.
+            # Checked against the whole space (its choices are read only to show the form
+            # again).
             members = await spaces.acting_member_ids(conn, here.space.id)
             for name, person in (("facilitator", form.facilitator), ("secretary", form.secretary)):
                 if person is not None and person not in members:
@@ -152,6 +153,7 @@ async def create_meeting(
             if replay is not None:
                 return replay.redirect(page)
         except FormInvalid as invalid:
+            choices = await _plan_choices(conn, here)
             return _page("meetings/new.html", here, 422, form=invalid, values=data,
                          new_key=idempotency.new_key, **choices)  # fmt: skip
         items = [
@@ -384,8 +386,9 @@ async def _edit_agenda(
     if form.proposal is not None:
         # Any proposal of the space under way (not only the list's first page), once.
         titles = await proposals.titles_under_way(conn, meeting.space_id, [form.proposal])
-        on_agenda = {i.proposal_id for i in meeting.items}
-        if form.proposal not in titles or form.proposal in on_agenda:
+        if form.proposal in {i.proposal_id for i in meeting.items}:
+            raise FormInvalid({"proposal": gettext(ALREADY_ON_AGENDA)}, {})
+        if form.proposal not in titles:
             raise FormInvalid(
                 {"proposal": gettext("Choose proposals under way in this space.")}, {}
             )

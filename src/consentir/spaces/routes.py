@@ -21,6 +21,7 @@ from consentir import db, mail
 from consentir.accounts import store as accounts
 from consentir.accounts.store import User
 from consentir.config import Settings
+from consentir.consent import labels
 from consentir.consent import store as proposals
 from consentir.consent.diff import rendered_diff
 from consentir.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
@@ -92,7 +93,7 @@ async def dashboard(me: NamedDependency[User], pool: NamedDependency[asyncpg.Poo
         waiting = await proposals.awaiting(conn, me.id)
     return _page(
         "spaces/dashboard.html", me=me, spaces=mine, all_spaces=every, role_names=ROLE_NAMES,
-        awaiting=waiting,
+        awaiting=waiting, waiting_kinds=labels.WAITING_KINDS,
     )  # fmt: skip
 
 

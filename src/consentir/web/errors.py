@@ -39,10 +39,18 @@ _STATUS: dict[int, tuple[str, str]] = {
 
 
 def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith("/api/"):
-        return True
-    accept = request.headers.get("accept", "")
-    return "json" in accept and "html" not in accept
+    return answers_json(request.url.path, request.headers.get("accept", ""))
+
+
+def answers_json(path: str, accept: str) -> bool:
+    """Whether an error is answered problem+json (the API, a JSON client) or as a page;
+    also for the answers made before the app (web/middleware.py)."""
+    return path.startswith("/api/") or ("json" in accept and "html" not in accept)
+
+
+def unavailable_title() -> str:
+    """The 503 title, in the request's language."""
+    return gettext(_STATUS[503][1])
 
 
 def _classify(exc: Exception) -> tuple[int, str, str, str | None, list[dict[str, str]]]:

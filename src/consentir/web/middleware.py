@@ -19,7 +19,8 @@ from typing import Any
 from litestar.exceptions import HTTPException
 
 from consentir.logs import request_id
-from consentir.web.i18n import LOCALE_COOKIE, current_locale, gettext, negotiate
+from consentir.web import errors
+from consentir.web.i18n import LOCALE_COOKIE, current_locale, negotiate
 
 access_log = logging.getLogger("consentir.access")
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ class Admission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        receive = self._in_time(receive)
+        if scope["method"] not in _BODILESS:  # a body must arrive in time (408)
+            receive = self._in_time(receive)
         if scope["path"].startswith(_UNCOUNTED):
             await self.app(scope, receive, send)
             return
@@ -205,6 +207,9 @@ class Admission:
         return receive_in_time
 
 
+# Requests that carry no body: nothing to time (and a live stream's first read, which
+# waits for the client to leave, must not be cut).
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_AFTER_OVERLOADED = 1  # seconds
 
 
@@ -213,8 +218,8 @@ async def _overloaded(scope: Any, send: Any) -> None:
     clients, a few lines of HTML in the visitor's language for pages."""
     path: str = scope["path"]
     accept = (_header(scope["headers"], b"accept") or b"").decode("latin-1")
-    title = gettext("The service is unavailable for a moment. Please try again.")
-    if path.startswith("/api/") or ("json" in accept and "html" not in accept):
+    title = errors.unavailable_title()
+    if errors.answers_json(path, accept):
         body = json.dumps(
             {"type": "urn:consentir:problem:overloaded", "title": title, "status": 503,
              "code": "overloaded", "instance": path, "request_id": request_id.get() or ""}
