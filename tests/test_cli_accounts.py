@@ -1,4 +1,5 @@
-"""`consentir user create`, `token create` and `demo`, run as an operator would."""
+"""`consentir user create` and `token create`, run as an operator would (`demo`:
+test_demo.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import asyncpg
 
-from consentir import db, demo, journal
 from consentir.accounts import store as accounts
 from consentir.credentials import verify_password
 from tests.helpers import consentir_command
@@ -90,42 +90,3 @@ async def test_token_create_prints_a_working_token_once(
     assert stored["hint"] == token[:8] + "…"
     missing = await asyncio.to_thread(run, database, tmp_path, "token", "create", "x@example.org")
     assert missing.returncode == 2 and "no account uses x@example.org" in missing.stderr
-
-
-async def test_demo_is_idempotent_and_journaled(database: str) -> None:
-    pool = await db.create_pool(database, min_size=1, max_size=2)
-    try:
-        first = await demo.load(pool)
-        async with pool.acquire() as conn:
-            counts = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM spaces) AS"
-                " spaces, (SELECT count(*) FROM memberships) AS memberships,"
-                " (SELECT count(*) FROM charter_signatures) AS signatures,"
-                " (SELECT count(*) FROM journal) AS events"
-            )
-        second = await demo.load(pool)
-        async with pool.acquire() as conn:
-            again = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM spaces) AS"
-                " spaces, (SELECT count(*) FROM memberships) AS memberships,"
-                " (SELECT count(*) FROM charter_signatures) AS signatures,"
-                " (SELECT count(*) FROM journal) AS events"
-            )
-            stages = sorted(r["stage"] for r in await conn.fetch("SELECT stage FROM proposals"))
-            numbers = [r["number"] for r in await conn.fetch("SELECT number FROM decisions")]
-            planned = await conn.fetch(
-                "SELECT m.state, count(i.*) AS items FROM meetings m"
-                " JOIN agenda_items i ON i.meeting_id = m.id GROUP BY m.id"
-            )
-            slugs = {r["slug"] for r in await conn.fetch("SELECT slug FROM spaces")}
-            assert (await journal.verify(conn)).ok
-    finally:
-        await pool.close()
-    assert first == second and len(first) == 12
-    assert dict(counts) == dict(again)
-    assert counts["users"] == 12 and counts["spaces"] == 4 and counts["signatures"] == 12
-    assert stages == ["adopted", "clarify", "draft", "object"]
-    assert len(numbers) == 1 and numbers[0].startswith("CA-")
-    assert [(r["state"], r["items"]) for r in planned] == [("planned", 2)]
-    assert slugs == {"victoires-populaires", "conseil-administration", "mobilite-villeurbanne",
-                     "vie-locale-croix-rousse"}  # fmt: skip

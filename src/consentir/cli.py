@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from consentir import db, journal, logs, mail, migrations
-from consentir.config import ConfigError, Settings, load_settings
+from consentir.config import ConfigError, Settings, load_settings, redact_dsn
 
 log = logging.getLogger("consentir")
 WORKER_STOP_SECONDS = 15
@@ -120,8 +120,72 @@ def _load_demo(url: str) -> None:
         print(f"  {email:32} {name:18} {roles}")
 
 
+ERASE_LOCK_TIMEOUT = "5s"  # waiting longer for a table someone else uses: give up
+
+
+async def _erase(conn: asyncpg.Connection) -> None:
+    """Drop everything the migrations made (the tables, views, sequences, functions and
+    types of the schema they ran in), in one transaction. The journal refuses DELETE and
+    TRUNCATE, so the demo cannot be removed row by row: the schema is rebuilt instead.
+    Refused while the service is connected to the database."""
+    busy = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND application_name = ANY($1::text[])",
+        [db.SERVER_SETTINGS["application_name"], db.LISTENER_NAME],
+    )
+    if busy:
+        raise Failure(
+            f"the service is using this database ({busy} connections): stop it first "
+            "(Ctrl+C in the terminal running `make run`), then reset"
+        )
+    own = "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+    statements = await conn.fetch(
+        f"""
+        SELECT format('DROP TABLE IF EXISTS %s CASCADE', c.oid::regclass) AS sql, 1 AS rank
+          FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
+           AND c.relkind IN ('r', 'p') {own.format(oid="c.oid")}
+        UNION ALL
+        SELECT format('DROP %s IF EXISTS %s CASCADE',
+                      CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                     ELSE 'SEQUENCE' END, c.oid::regclass), 2
+          FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace
+           AND c.relkind IN ('v', 'm', 'S') {own.format(oid="c.oid")}
+        UNION ALL
+        SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure), 3
+          FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace
+           {own.format(oid="p.oid")}
+        UNION ALL
+        SELECT format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype), 4
+          FROM pg_type t WHERE t.typnamespace = current_schema()::regnamespace
+           AND t.typtype IN ('e', 'd') {own.format(oid="t.oid")}
+        ORDER BY rank
+        """  # noqa: S608 - constant text
+    )
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{ERASE_LOCK_TIMEOUT}'")
+            for row in statements:
+                await conn.execute(row["sql"])
+    except asyncpg.LockNotAvailableError:
+        raise Failure(
+            "another program is using the database's tables: stop it, then reset"
+        ) from None
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    if args.confirm_erase and not args.reset:
+        raise Failure("--confirm-erase only goes with --reset")
+    if args.reset and settings.database_url is not None and not args.confirm_erase:
+        raise Failure(
+            f"--reset erases the whole database at DATABASE_URL "
+            f"({redact_dsn(settings.database_url)}), not only the demo: every account, "
+            "space, decision and the journal. Add --confirm-erase if that is what you want "
+            "(without DATABASE_URL it resets the embedded development database)"
+        )
     with database_url(settings) as url:
+        if args.reset:
+            _with_connection(url, _erase)
+            print("database erased")
         _migrate(url)
         _load_demo(url)
     return 0
@@ -260,6 +324,17 @@ def _parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     demo = commands.add_parser("demo", help="load the demo data (idempotent)")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="erase the whole database (the embedded one unless DATABASE_URL is set), "
+        "rebuild the schema, then load the demo afresh",
+    )
+    demo.add_argument(
+        "--confirm-erase",
+        action="store_true",
+        help="with --reset on the database at DATABASE_URL: yes, erase everything in it",
+    )
     demo.set_defaults(run=cmd_demo)
 
     user = commands.add_parser("user", help="accounts")

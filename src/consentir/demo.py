@@ -1,11 +1,14 @@
 """Demo data: the citizen movement "Victoires Populaires", its board and two local collectives.
 
-Idempotent: run it again and it changes nothing, and prints the same sign-in details.
+Everything is made through the store functions people's actions go through (charters
+published and signed, proposals brought to each stage of the process step by step), so the
+journal tells the demo's story like any other. Idempotent: run it again and it changes
+nothing, and prints the same sign-in details (`consentir demo --reset` starts it afresh).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from consentir import db
@@ -55,6 +58,27 @@ CHARTER = """# Charte de coopération de Victoires Populaires
 5. **Transparence.** Nos décisions et nos mandats sont consignés et consultables par les membres.
 """
 
+BOARD_CHARTER = """# Charte du Conseil d'Administration
+
+1. **Mandat.** Le conseil veille à la raison d'être de Victoires Populaires, confie les mandats
+   et rend compte à l'assemblée des membres.
+2. **Consentement.** Le conseil décide par consentement, en réunion ou en ligne ; toute objection
+   raisonnée est examinée avant de conclure.
+3. **Présence.** Chaque membre du conseil vient aux réunions mensuelles ou s'excuse à l'avance.
+4. **Transparence.** Ordres du jour, comptes rendus et décisions sont publiés aux membres du
+   mouvement dans les huit jours.
+5. **Discrétion.** Ce qui est dit au conseil sur la situation personnelle de quelqu'un reste
+   au conseil.
+"""
+
+# The spaces with a charter: its text, the note of its first version, and the day every
+# member of the space signed it.
+CHARTERS = {
+    "victoires-populaires": (CHARTER, "Première version", date(2026, 9, 12)),
+    "conseil-administration": (BOARD_CHARTER, "Adoptée à l'installation du conseil",
+                               date(2026, 9, 19)),
+}  # fmt: skip
+
 # (slug, name, kind, prefix, parent slug, description, members: key → role)
 SPACES = [
     (
@@ -100,6 +124,19 @@ SPACES = [
 ]  # fmt: skip
 
 
+# Where the demo shows each stage of the process: (space, proposal's current title).
+STAGES_SHOWN = {
+    rules.Stage.DRAFT: ("mobilite-villeurbanne", "Une vélorution par trimestre"),
+    rules.Stage.CLARIFY: ("mobilite-villeurbanne", "Des rues aux écoles"),
+    rules.Stage.REACT: ("vie-locale-croix-rousse", "Une fête de rue pour le printemps"),
+    rules.Stage.OBJECT: ("conseil-administration", "Un budget participatif pour 2027"),
+    rules.Stage.INTEGRATE: ("vie-locale-croix-rousse", "Ouvrir la maison de quartier le dimanche"),
+    rules.Stage.ADOPTED: ("conseil-administration", "Un conseil mensuel le premier mardi"),
+    rules.Stage.WITHDRAWN: ("mobilite-villeurbanne", "Un parking vélo sécurisé à la gare"),
+    rules.Stage.REJECTED: ("victoires-populaires", "Présenter une liste aux élections municipales"),
+}
+
+
 def email_of(person: Person) -> str:
     return f"{person.key}@demo.consentir.org"
 
@@ -139,11 +176,11 @@ async def _create(conn: db.Connection) -> None:
         )
         created[slug] = space
         charter_id = None
-        if parent is None:
+        if slug in CHARTERS:
+            body, note, signed_on = CHARTERS[slug]
             await spaces.publish_charter(
-                conn, space.id, CHARTER, "Première version", expected=0,
-                actor_id=users[admin].id,
-            )  # fmt: skip
+                conn, space.id, body, note, expected=0, actor_id=users[admin].id
+            )
             charter_id = await spaces.current_charter_id(conn, space.id)
         for key, role in roles.items():
             if key != admin:
@@ -157,7 +194,7 @@ async def _create(conn: db.Connection) -> None:
                 person = next(p for p in PEOPLE if p.key == key)
                 await spaces.sign_charter(
                     conn, space.id, charter_id, users[key].id,
-                    Signature(person.name, person.town, date(2026, 9, 12)),
+                    Signature(person.name, person.town, signed_on),
                 )  # fmt: skip
     await _proposals(conn, created, {key: user.id for key, user in users.items()})
 
@@ -165,53 +202,72 @@ async def _create(conn: db.Connection) -> None:
 async def _proposals(
     conn: db.Connection, created: dict[str, spaces.Space], ids: dict[str, int]
 ) -> None:
-    """Proposals at several stages, through the real process: one adopted after an objection
-    was integrated, one in its objection round, one in clarification, one draft; and a
-    planned meeting of the board to run the one in its objection round live."""
-    board = created["conseil-administration"]
+    """A proposal at every stage of the process, each brought there by its people through the
+    real steps (`STAGES_SHOWN` says where each one is), and a planned meeting of the board to
+    run the one in its objection round live."""
 
     def who(key: str, facilitates: bool = False) -> rules.Actor:
         return rules.Actor(ids[key], may_participate=True, may_facilitate=facilitates)
 
-    camille, karim, lea, thomas, aicha = (
-        who("camille", True), who("karim", True), who("lea"), who("thomas"), who("aicha")
-    )  # fmt: skip
-
     async def step(space: spaces.Space, pid: int, actor: rules.Actor, action: rules.Action,
                    content: proposals.Content | None = None) -> None:  # fmt: skip
+        """One step, as a form would send it: a step that moves the process names the
+        revision it was decided on."""
+        if isinstance(action, rules.MOVING_ACTIONS):
+            seen = await conn.fetchval("SELECT revision FROM proposals WHERE id = $1", pid)
+            action = replace(action, seen=seen)
         async with conn.transaction():
             await proposals.act(conn, space, pid, actor, action, content)
 
+    async def position(space: spaces.Space, pid: int, actor: rules.Actor,
+                       stance: rules.Stance, version: int, reason: str = "") -> None:  # fmt: skip
+        await step(space, pid, actor, rules.GivePosition(actor.user_id, stance, version, reason))
+
+    async def last_objection(pid: int) -> int:
+        return int(await conn.fetchval(
+            "SELECT max(id) FROM objections WHERE proposal_id = $1", pid))  # fmt: skip
+
+    async def last_question(pid: int) -> int:
+        return int(await conn.fetchval(
+            "SELECT max(id) FROM questions WHERE proposal_id = $1", pid))  # fmt: skip
+
+    nobody: frozenset[int] = frozenset()  # the store fills in who takes part
+    consent, concern, objection = rules.Stance.CONSENT, rules.Stance.CONCERN, rules.Stance.OBJECTION
+
+    # --- Conseil d'Administration: adopted after an objection was integrated (version 2,
+    # with a new title); in its objection round, on the agenda of the next meeting.
+    board = created["conseil-administration"]
+    camille, karim, lea, thomas, aicha = (
+        who("camille", True), who("karim", True), who("lea"), who("thomas"), who("aicha")
+    )  # fmt: skip
     meeting = await proposals.create(conn, board, lea, proposals.Content(
         title="Une réunion mensuelle du conseil",
         driver="Nos décisions traînent d'un mois sur l'autre faute de rendez-vous fixe.",
         body="Le conseil se réunit **le premier lundi de chaque mois**, de 19 h à 21 h, "
              "à la maison des associations.",
     ))  # fmt: skip
-    nobody: frozenset[int] = frozenset()
     await step(board, meeting, lea, rules.Submit(nobody))
     await step(board, meeting, thomas, rules.AskQuestion(),
                proposals.Content(text="Peut-on suivre la réunion à distance ?"))  # fmt: skip
-    question = await conn.fetchval("SELECT id FROM questions WHERE proposal_id = $1", meeting)
     answer = "Oui, un lien de visio sera envoyé avec l'ordre du jour."
-    await step(board, meeting, lea, rules.AnswerQuestion(question), proposals.Content(text=answer))
+    await step(board, meeting, lea, rules.AnswerQuestion(await last_question(meeting)),
+               proposals.Content(text=answer))  # fmt: skip
     await step(board, meeting, karim, rules.Advance(nobody))
     await step(board, meeting, aicha, rules.React(),
                proposals.Content(text="Très bien, un rythme fixe nous aidera."))  # fmt: skip
     await step(board, meeting, thomas, rules.React(passed=True))
     await step(board, meeting, karim, rules.Advance(nobody))
-    for actor, stance, reason in (
-        (camille, rules.Stance.CONSENT, ""),
-        (karim, rules.Stance.CONCERN, "Deux heures, c'est long après le travail."),
-        (aicha, rules.Stance.CONSENT, ""),
-        (thomas, rules.Stance.OBJECTION, "Je travaille le lundi soir : je serais exclu."),
-    ):
-        await step(board, meeting, actor, rules.GivePosition(actor.user_id, stance, 1, reason))
-    objection = await conn.fetchval("SELECT id FROM objections WHERE proposal_id = $1", meeting)
+    await position(board, meeting, camille, consent, 1)
+    await position(board, meeting, karim, concern, 1, "Deux heures, c'est long après le travail.")
+    await position(board, meeting, aicha, consent, 1)
+    await position(board, meeting, thomas, objection, 1,
+                   "Je travaille le lundi soir : je serais exclu.")  # fmt: skip
+    mondays = await last_objection(meeting)
     await step(board, meeting, karim, rules.JudgeObjection(
-        objection, True, "Elle empêcherait un membre du conseil de participer."))  # fmt: skip
+        mondays, True, "Elle empêcherait un membre du conseil de participer."))  # fmt: skip
     await step(board, meeting, karim, rules.CloseRound(datetime.now(UTC)))
-    await step(board, meeting, lea, rules.PublishVersion(frozenset({objection})), proposals.Content(
+    await step(board, meeting, lea, rules.PublishVersion(frozenset({mondays})), proposals.Content(
+        title="Un conseil mensuel le premier mardi",
         driver="Nos décisions traînent d'un mois sur l'autre faute de rendez-vous fixe.",
         body="Le conseil se réunit **le premier mardi de chaque mois**, de 19 h à 21 h, "
              "à la maison des associations.",
@@ -219,8 +275,7 @@ async def _proposals(
     ))  # fmt: skip
     await step(board, meeting, karim, rules.OpenObjectRound(nobody))
     for actor in (camille, karim, aicha, thomas):
-        await step(board, meeting, actor,
-                   rules.GivePosition(actor.user_id, rules.Stance.CONSENT, 2))  # fmt: skip
+        await position(board, meeting, actor, consent, 2)
     await step(board, meeting, karim, rules.CloseRound(datetime.now(UTC)))
 
     budget = await proposals.create(conn, board, thomas, proposals.Content(
@@ -232,22 +287,114 @@ async def _proposals(
     await step(board, budget, thomas, rules.Submit(nobody))
     await step(board, budget, karim, rules.Advance(nobody))
     await step(board, budget, karim, rules.Advance(nobody))
-    await step(board, budget, camille, rules.GivePosition(ids["camille"], rules.Stance.CONSENT, 1))
-    await step(board, budget, lea, rules.GivePosition(ids["lea"], rules.Stance.CONSENT, 1))
+    await position(board, budget, camille, consent, 1)
+    await position(board, budget, lea, consent, 1)
 
+    # --- Mobilité douce à Villeurbanne: a draft; one in clarification with a question
+    # waiting for its answer; one withdrawn by its proposer.
     mobility = created["mobilite-villeurbanne"]
-    await proposals.create(conn, mobility, who("marc"), proposals.Content(
+    karim_mob, aicha_mob, marc, nadia, hugo = (
+        who("karim", True), who("aicha", True), who("marc"), who("nadia"), who("hugo")
+    )  # fmt: skip
+    await proposals.create(conn, mobility, marc, proposals.Content(
         title="Une vélorution par trimestre",
         driver="Rendre visible le besoin de pistes cyclables continues.",
         body="Organiser une balade à vélo festive chaque trimestre, au départ de la mairie.",
     ))  # fmt: skip
-    schools = await proposals.create(conn, mobility, who("nadia"), proposals.Content(
+    schools = await proposals.create(conn, mobility, nadia, proposals.Content(
         title="Des rues aux écoles",
         driver="Les abords des écoles sont dangereux aux heures d'entrée et de sortie.",
         body="Demander à la mairie de fermer à la circulation la rue de chaque école "
              "aux heures d'entrée et de sortie.",
     ))  # fmt: skip
-    await step(mobility, schools, who("nadia"), rules.Submit(nobody))
+    await step(mobility, schools, nadia, rules.Submit(nobody))
+    await step(mobility, schools, hugo, rules.AskQuestion(), proposals.Content(
+        text="Faut-il commencer par une école pilote avant de le demander partout ?"))  # fmt: skip
+
+    parking = await proposals.create(conn, mobility, hugo, proposals.Content(
+        title="Un parking vélo sécurisé à la gare",
+        driver="Les vélos garés à la gare de Villeurbanne sont souvent volés ou abîmés.",
+        body="Demander à la Métropole un abri fermé de 100 places, accessible avec la carte "
+             "de transport.",
+    ))  # fmt: skip
+    await step(mobility, parking, hugo, rules.Submit(nobody))
+    cost = "Qui paierait l'abri : la Métropole ou la SNCF ?"
+    await step(mobility, parking, marc, rules.AskQuestion(), proposals.Content(text=cost))
+    await step(mobility, parking, hugo, rules.AnswerQuestion(await last_question(parking)),
+               proposals.Content(text="La Métropole, dans son plan vélo."))  # fmt: skip
+    await step(mobility, parking, aicha_mob, rules.Advance(nobody))
+    await step(mobility, parking, karim_mob, rules.React(), proposals.Content(
+        text="La Métropole vient d'annoncer cet abri pour 2027 : notre demande est satisfaite."
+    ))  # fmt: skip
+    await step(mobility, parking, hugo, rules.Withdraw())
+
+    # --- Vie locale à la Croix-Rousse: one in its reaction round; one waiting for its
+    # proposer's version 2 after an objection was judged valid.
+    local = created["vie-locale-croix-rousse"]
+    lea_vl, sophie, julien, pierre, ines = (
+        who("lea", True), who("sophie", True), who("julien"), who("pierre"), who("ines")
+    )  # fmt: skip
+    party = await proposals.create(conn, local, pierre, proposals.Content(
+        title="Une fête de rue pour le printemps",
+        driver="Les voisins de la montée de la Grande-Côte se croisent sans se connaître.",
+        body="Organiser une fête de rue le premier samedi de mai : repas partagé, musique, "
+             "jeux pour les enfants.",
+    ))  # fmt: skip
+    await step(local, party, pierre, rules.Submit(nobody))
+    await step(local, party, ines, rules.AskQuestion(),
+               proposals.Content(text="Faut-il une autorisation de la mairie ?"))  # fmt: skip
+    await step(local, party, pierre, rules.AnswerQuestion(await last_question(party)),
+               proposals.Content(text="Oui, une demande d'occupation de la voie, "
+                                      "à déposer deux mois avant."))  # fmt: skip
+    await step(local, party, lea_vl, rules.Advance(nobody))
+    await step(local, party, julien, rules.React(),
+               proposals.Content(text="Bonne idée ; je peux prêter une sono."))  # fmt: skip
+
+    sundays = await proposals.create(conn, local, julien, proposals.Content(
+        title="Ouvrir la maison de quartier le dimanche",
+        driver="Le dimanche, les familles du quartier n'ont aucun lieu où se retrouver.",
+        body="Ouvrir la maison de quartier **chaque dimanche de 14 h à 18 h**, avec un goûter "
+             "partagé.",
+    ))  # fmt: skip
+    await step(local, sundays, julien, rules.Submit(nobody))
+    await step(local, sundays, sophie, rules.Advance(nobody))
+    await step(local, sundays, pierre, rules.React(),
+               proposals.Content(text="Les enfants de l'immeuble en parlent déjà !"))  # fmt: skip
+    await step(local, sundays, ines, rules.React(passed=True))
+    await step(local, sundays, sophie, rules.Advance(nobody))
+    await position(local, sundays, lea_vl, consent, 1)
+    await position(local, sundays, sophie, consent, 1)
+    await position(local, sundays, pierre, consent, 1)
+    await position(local, sundays, ines, objection, 1,
+                   "Personne n'est prévu pour l'accueil le dimanche : les bénévoles de la "
+                   "semaine sont déjà épuisés.")  # fmt: skip
+    await step(local, sundays, sophie, rules.JudgeObjection(
+        await last_objection(sundays), True,
+        "Ouvrir sans accueil mettrait le lieu et les bénévoles en difficulté."))  # fmt: skip
+    await step(local, sundays, sophie, rules.CloseRound(datetime.now(UTC)))
+
+    # --- Victoires Populaires: closed without consent during its objection round.
+    movement = created["victoires-populaires"]
+    elections = await proposals.create(conn, movement, pierre, proposals.Content(
+        title="Présenter une liste aux élections municipales",
+        driver="Nos idées pèseraient davantage au conseil municipal.",
+        body="Le mouvement présente sa propre liste aux prochaines élections municipales.",
+    ))  # fmt: skip
+    await step(movement, elections, pierre, rules.Submit(nobody))
+    await step(movement, elections, karim, rules.Advance(nobody))
+    await step(movement, elections, who("sophie"), rules.React(),
+               proposals.Content(text="Cela nous donnerait de la visibilité."))  # fmt: skip
+    await step(movement, elections, karim, rules.Advance(nobody))
+    await position(movement, elections, who("nadia"), consent, 1)
+    await position(movement, elections, who("julien"), objection, 1,
+                   "Le mouvement perdrait son indépendance : nous interpellons tous les "
+                   "élus.")  # fmt: skip
+    await step(movement, elections, karim, rules.JudgeObjection(
+        await last_objection(elections), True,
+        "L'indépendance vis-à-vis des élections est dans notre raison d'être."))  # fmt: skip
+    await step(movement, elections, karim, rules.CloseWithoutConsent(
+        "L'objection touche à notre raison d'être et aucune version ne peut y répondre : "
+        "le mouvement ne présentera pas de liste."))  # fmt: skip
 
     # A meeting to run live: the board's next one, with the budget on its agenda.
     when = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
