@@ -8,7 +8,7 @@ can act as anyone without paying for a password check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -23,6 +23,10 @@ from consentir.spaces.rules import Role
 from consentir.spaces.store import Signature, Space
 
 PASSWORD = "correct horse battery staple"
+# The scenario's planned meeting: always a month ahead, at 18:00 UTC, whatever today is.
+MEETING_AT = (datetime.now(UTC) + timedelta(days=30)).replace(
+    hour=18, minute=0, second=0, microsecond=0
+)
 PASSWORD_HASH = PASSWORD_HASHER.hash(PASSWORD)
 
 # Who takes part in the access tests, least privileged first.
@@ -45,6 +49,7 @@ class Scenario:
     draft_id: int = 0  # a draft of member's in alpha
     proposal_id: int = 0  # member's proposal in alpha, at the clarify stage
     meeting_id: int = 0  # a planned meeting in alpha (facilitator), the proposal on its agenda
+    notification_id: int = 0  # one of the facilitator's notifications
 
     def email(self, role: str) -> str:
         return f"{role.replace('_', '-')}@example.org"
@@ -109,7 +114,7 @@ async def build(pool: asyncpg.Pool) -> Scenario:
         )  # fmt: skip
         scenario.draft_id, scenario.proposal_id = await _proposals(conn, alpha, users["member"].id)
         scenario.meeting_id = await meetings.create(conn, alpha.id, users["facilitator"].id,
-            meetings.Plan("Assemblée de décembre", datetime(2026, 12, 5, 18, tzinfo=UTC), 120,
+            meetings.Plan("Assemblée de décembre", MEETING_AT, 120,
                           "Salle des fêtes", "", users["facilitator"].id, users["admin"].id,
                           [meetings.NewItem("proposal", "Jardin partagé", scenario.proposal_id),
                            meetings.NewItem("information", "Nouvelles du quartier")]),
@@ -120,6 +125,11 @@ async def build(pool: asyncpg.Pool) -> Scenario:
         )
         scenario.change_token = await accounts.issue_link(
             conn, users["member"].id, "change_email", new_email="member-new@example.org"
+        )
+        # What building it told people is not emailed by a test's server minutes later.
+        await conn.execute("UPDATE notifications SET emailed_at = now()")
+        scenario.notification_id = await conn.fetchval(
+            "SELECT min(id) FROM notifications WHERE user_id = $1", users["facilitator"].id
         )
     return scenario
 

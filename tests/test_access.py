@@ -134,6 +134,18 @@ RULES = [
          data={"password": "a brand new password"}),
     Rule("GET", "/email/{purpose:str}/{token:str}", PUBLIC, url="/email/confirm/{confirm_token}"),
     Rule("POST", "/email/{purpose:str}/{token:str}", PUBLIC, url="/email/change/{change_token}"),
+    Rule("GET", "/notifications", SIGNED_IN),
+    # Someone's notification: theirs only (the facilitator's, here); 404 for anyone else.
+    Rule("POST", "/notifications/{notification_id:int}/open",
+         roles(default=MISSING, anonymous=SIGNIN, facilitator=OK),
+         url="/notifications/{notification_id}/open"),
+    Rule("POST", "/notifications/read", SIGNED_IN, data={"up_to": "1"}),
+    Rule("GET", "/notifications/settings", SIGNED_IN),
+    Rule("POST", "/notifications/settings", SIGNED_IN, data={"mode-1-news": "none"}),
+    # Unsubscribing needs a signed link, whoever asks (tests/test_notifications.py).
+    Rule("GET", "/notifications/unsubscribe", roles(default="bad_request")),
+    Rule("POST", "/notifications/unsubscribe", roles(default="bad_request"),
+         url="/notifications/unsubscribe?u=3&s=1.news&t=forged"),
     Rule("GET", "/profile", SIGNED_IN),
     Rule("POST", "/profile", SIGNED_IN, data={"name": "Renamed", "locale": "en"}),
     Rule("POST", "/profile/email", SIGNED_IN, data={"email": "somewhere@example.org"}),
@@ -316,6 +328,7 @@ def _fill(text: str, world: Scenario) -> str:
         proposal_id=world.proposal_id,
         meeting_id=world.meeting_id,
         facilitator_id=world.user_ids["facilitator"],
+        notification_id=world.notification_id,
         decision_number=f"AL-{datetime.now(UTC).year}-001",
     )
 

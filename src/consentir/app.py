@@ -22,9 +22,12 @@ from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
+from consentir.decisions import reviews
 from consentir.decisions import routes as decision_routes
 from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.meetings import routes as meeting_routes
+from consentir.notifications import mailer
+from consentir.notifications import routes as notification_routes
 from consentir.resources import resource_dir
 from consentir.spaces import routes as space_routes
 from consentir.web import i18n, idempotency, openapi, shell, streams
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 MAIL_INTERVAL = 2.0  # seconds between two looks at the email outbox, per worker
 DEADLINE_INTERVAL = 5.0  # seconds between two looks at round deadlines, per worker
+NOTIFY_INTERVAL = 10.0  # seconds between two looks at notifications to email, per worker
+REVIEW_INTERVAL = 600.0  # seconds between two looks at decisions due for review, per worker
 PURGE_INTERVAL = 600.0  # seconds between two purges of old idempotency keys, per worker
 
 
@@ -71,6 +76,10 @@ def _background(
         tasks.every("reminders", DEADLINE_INTERVAL, stop,
                     lambda: deadlines.send_reminders(pool, templates, settings.public_url)),
         tasks.every("closings", DEADLINE_INTERVAL, stop, lambda: deadlines.run_due(pool)),
+        tasks.every("notifications", NOTIFY_INTERVAL, stop,
+                    lambda: mailer.send_due(pool, templates, settings.public_url,
+                                            settings.secret_key or "")),
+        tasks.every("reviews", REVIEW_INTERVAL, stop, lambda: reviews.announce_due(pool)),
         tasks.every("idempotency purge", PURGE_INTERVAL, stop, lambda: idempotency.purge(pool)),
     )  # fmt: skip
     return [asyncio.create_task(loop) for loop in loops]
@@ -142,6 +151,7 @@ def create_app(
         *consent_routes.routes,
         *decision_routes.routes,
         *meeting_routes.routes,
+        *notification_routes.routes,
         *streams.routes,
     ]
     # Described in /schema beside the API (which is told apart by its /api/ paths).
@@ -174,7 +184,9 @@ def create_app(
             cookie_samesite="lax",
             # Nothing to protect there, and no reason to hand out a cookie.
             # The API authenticates with Bearer tokens only, never with cookies.
-            exclude=["^/healthz$", f"^{STATIC_PREFIX}/", "^/api/"],
+            # A one-click unsubscribe is signed (notifications/unsubscribe.py): mail
+            # programs POST it without a cookie.
+            exclude=["^/healthz$", f"^{STATIC_PREFIX}/", "^/api/", "^/notifications/unsubscribe$"],
         ),
         exception_handlers=exception_handlers,
         openapi_config=openapi.config(__version__),

@@ -119,7 +119,25 @@ class BadMessage(ValueError):
     """The recipient or subject cannot go into a mail header."""
 
 
-async def enqueue(conn: Connection, *, to: str, subject: str, body: str) -> int:
+class Attachment(msgspec.Struct, frozen=True):
+    filename: str
+    mime_type: str  # a text type: "text/calendar"
+    content: str
+
+
+# Headers a caller may set besides those every message has.
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"})
+
+
+async def enqueue(
+    conn: Connection,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    headers: Mapping[str, str] | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> int:
     """Queue one plain-text message in the caller's transaction; returns its outbox id."""
     if not conn.is_in_transaction():
         raise MailOutsideTransaction(f"mail to {to!r}")
@@ -127,11 +145,17 @@ async def enqueue(conn: Connection, *, to: str, subject: str, body: str) -> int:
         raise BadMessage(f"not an email address: {to!r}")
     if "\r" in subject or "\n" in subject:
         raise BadMessage(f"a subject is one line: {subject!r}")
+    extra = dict(headers or {})
+    if set(extra) - EXTRA_HEADERS or any("\r" in v or "\n" in v for v in extra.values()):
+        raise BadMessage(f"headers not allowed: {extra!r}")
     message_id = await conn.fetchval(
-        "INSERT INTO outbox (recipient, subject, body_text) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO outbox (recipient, subject, body_text, headers, attachments)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
         to,
         subject,
         body,
+        extra,
+        msgspec.to_builtins(list(attachments)),
     )
     return int(message_id)
 
@@ -147,6 +171,11 @@ def build_message(row: asyncpg.Record, settings: MailSettings) -> EmailMessage:
     message["Message-ID"] = f"<outbox.{row['id']}.{stamp}@{settings.sender_domain}>"
     # quoted-printable keeps every line 7-bit and short, whatever relays lie on the way.
     message.set_content(row["body_text"], charset="utf-8", cte="quoted-printable")
+    for name, value in (row["headers"] or {}).items():
+        message[name] = value
+    for attached in msgspec.convert(row["attachments"] or [], list[Attachment]):
+        _, _, subtype = attached.mime_type.partition("/")  # text/* only: UTF-8 text
+        message.add_attachment(attached.content, subtype=subtype, filename=attached.filename)
     return message
 
 
@@ -260,7 +289,8 @@ UPDATE outbox o
 SET attempts = o.attempts + 1, send_after = now() + make_interval(secs => $3)
 FROM due
 WHERE o.id = due.id
-RETURNING o.id, o.recipient, o.subject, o.body_text, o.created_at, o.attempts
+RETURNING o.id, o.recipient, o.subject, o.body_text, o.headers, o.attachments, o.created_at,
+          o.attempts
 """
 
 _MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = $1"

@@ -34,6 +34,7 @@ class User(msgspec.Struct, frozen=True):
     locale: Locale
     is_instance_admin: bool
     email_confirmed: bool
+    unread: int = 0  # unread notifications (known for the signed-in viewer only)
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -44,6 +45,7 @@ def _user(row: asyncpg.Record) -> User:
         row["locale"],
         row["is_instance_admin"],
         row["email_confirmed"],
+        int(row.get("unread") or 0),
     )
 
 
@@ -138,7 +140,10 @@ WITH touched AS (
     WHERE id = $1 AND last_seen_at < now() - $3::interval
     RETURNING id
 )
-SELECT u.*
+SELECT u.*,
+       (SELECT count(*) FROM notifications n
+        WHERE n.user_id = u.id AND n.read_at IS NULL
+          AND notification_visible(n.user_id, n.space_id)) AS unread
 FROM sessions s JOIN user_accounts u ON u.id = s.user_id
 WHERE s.id = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval
 """

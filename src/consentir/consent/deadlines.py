@@ -18,6 +18,8 @@ import asyncpg
 from consentir import mail, tasks
 from consentir.consent import rules, store
 from consentir.db import Connection
+from consentir.notifications import store as notifications
+from consentir.notifications.kinds import Group, Kind, Notice
 from consentir.spaces import store as spaces
 from consentir.web.emails import compose_with
 
@@ -71,15 +73,29 @@ async def _close(conn: Connection, due: asyncpg.Record, now: datetime) -> bool:
             action = rules.DeadlinePassed(now, frozenset())
             await store.act(conn, space, due["proposal_id"], rules.SYSTEM, action)
     except rules.RuleViolation as refused:
-        await _mark_overdue(conn, due["id"], now)
+        await _mark_overdue(conn, due, now)
         log.info("round %s stays open past its deadline: %s", due["id"], refused.code)
         return False
     return True
 
 
-async def _mark_overdue(conn: Connection, round_id: int, now: datetime) -> None:
-    """The round stays open past its deadline: the facilitator's dashboard says so."""
-    await conn.execute("UPDATE rounds SET overdue_at = $2 WHERE id = $1", round_id, now)
+async def _mark_overdue(conn: Connection, due: asyncpg.Record, now: datetime) -> None:
+    """The round stays open past its deadline: the facilitators' dashboards say so, and
+    they are notified."""
+    await conn.execute("UPDATE rounds SET overdue_at = $2 WHERE id = $1", due["id"], now)
+    row = await conn.fetchrow(
+        "SELECT p.title, s.slug FROM proposals p JOIN spaces s ON s.id = p.space_id"
+        " WHERE p.id = $1",
+        due["proposal_id"],
+    )
+    assert row is not None  # the round's proposal, locked
+    about = notifications.About(
+        space_id=due["space_id"],
+        link=f"/s/{row['slug']}/proposals/{due['proposal_id']}",
+        title=row["title"],
+    )
+    overdue = Notice(Kind.ROUND_OVERDUE, group=Group.FACILITATORS, anchor="now")
+    await notifications.record(conn, about, [overdue])
 
 
 async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
@@ -94,7 +110,7 @@ async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> int:
 
     async def set_aside(conn: Connection, due: asyncpg.Record) -> None:
         # A closing that keeps failing: the round waits for the facilitator, shown overdue.
-        await _mark_overdue(conn, due["id"], at)
+        await _mark_overdue(conn, due, at)
 
     return sum(await tasks.each_due(pool, CLOSING, pick, handle, now=at, set_aside=set_aside))
 

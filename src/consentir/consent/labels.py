@@ -98,6 +98,7 @@ WAITING_KINDS = {
     "overdue": N_("past its deadline: decide how to go on"),
     "publish": N_("publish a version that answers the valid objections"),
     "confirm": N_("say whether the new version removes your objection"),
+    "open": N_("the objections are answered: open the objection round"),
     "sign": N_("sign the charter"),
     "run": N_("a meeting you run"),
     "meeting": N_("a meeting you are invited to"),

@@ -36,6 +36,8 @@ from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
 from consentir.meetings import store as meetings
+from consentir.notifications import kinds
+from consentir.notifications import store as notifications
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
 
@@ -274,8 +276,41 @@ async def act(
     result = rules.step(loaded.state, actor, action)
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
+    await _notify(conn, space, loaded, actor, action, result, content, data)
+    if actor.user_id:  # acting on it: what told them of this proposal is read
+        await notifications.seen(conn, actor.user_id, f"/s/{space.slug}/proposals/{proposal_id}")
     await _finish(conn, loaded, actor, _EVENT[type(action)], data)
     return result
+
+
+async def _notify(
+    conn: Connection,
+    space: Space,
+    loaded: Loaded,
+    actor: Actor,
+    action: Action,
+    result: Step,
+    content: Content,
+    data: dict[str, Any],
+) -> None:
+    """Tell whom the step hands the process to (notifications/kinds.py), in its transaction."""
+    notices = kinds.after_step(loaded.state, result, actor, action, datetime.now(UTC))
+    if not notices:
+        return
+    title = content.title if isinstance(action, rules.PublishVersion) else ""
+    about = notifications.About(
+        space_id=space.id,
+        link=f"/s/{space.slug}/proposals/{loaded.head.id}",
+        title=title or loaded.head.title,
+        actor_id=actor.user_id or None,
+    )
+    adopted = [n for n in notices if n.kind is kinds.Kind.ADOPTED]
+    await notifications.record(conn, about, [n for n in notices if n not in adopted])
+    if adopted and "decision" in data:
+        number = str(data["decision"])
+        decision = msgspec.structs.replace(about, link=f"/s/{space.slug}/decisions/{number}")
+        decision_notices = [replace(n, data={"number": number}) for n in adopted]
+        await notifications.record(conn, decision, decision_notices)
 
 
 async def _eligible(conn: Connection, space_id: int, proposal_id: int) -> frozenset[int]:
@@ -788,8 +823,8 @@ async def titles_under_way(
 
 
 WaitingKind = Literal[
-    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "sign",
-    "meeting", "run", "review",
+    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "open",
+    "sign", "meeting", "run", "review",
 ]  # fmt: skip
 
 # Where on the proposal page each step is taken: the "what you can do now" box, unless the
@@ -801,11 +836,14 @@ class Awaiting(msgspec.Struct, frozen=True):
     """A step that waits for this person, for their dashboard, with the address where it is
     taken. `kind`: ask (a clarify round open to my questions), answer (my reaction or
     position), questions (questions on my proposal to answer), judge (objections raised in a
-    space I facilitate), close (an object round everyone answered), overdue (a round past its
-    deadline), publish (a version answering valid objections to my proposal), confirm (a new
-    version says it answers my objection), sign (my space's current charter), meeting / run
-    (a meeting not over I am invited to / I run), review (a decision in force due for review
-    in a space I facilitate)."""
+    space I facilitate), close (a reaction or object round everyone answered, a clarify
+    round whose questions are all answered), overdue (a
+    round past its deadline), publish (a version answering valid objections to my
+    proposal), confirm (a new version says it answers my objection), open (the valid
+    objections of a proposal in integration are answered: the object round may open again,
+    in a space I facilitate), sign (my space's current charter), meeting / run (a meeting
+    not over I am invited to / I run), review (a decision in force due for review in a space
+    I facilitate)."""
 
     kind: WaitingKind
     space_slug: str
@@ -881,9 +919,11 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     WHERE o.objector_id = $1 AND o.status = 'valid' AND o.answered_in IS NOT NULL
       AND o.objector_confirmed_at IS NULL
     UNION ALL
-    -- Proposals under way in the spaces I facilitate: objections to judge; an object round
-    -- everyone on the list answered (nothing left to judge); a round past its deadline the
-    -- rules kept open, still missing answers.
+    -- Proposals under way in the spaces I facilitate: objections to judge; a reaction or
+    -- object round everyone on the list answered (nothing left to judge), a clarify round
+    -- whose questions all have their answer; a round past its
+    -- deadline the rules kept open, still missing answers; an integrated proposal whose
+    -- valid objections a newer version answers (rules.OpenObjectRound would be accepted).
     SELECT k.kind, p.space_id, p.title, p.id, NULL, r.deadline, NULL, p.stage
     FROM facilitated f
     JOIN proposals p ON p.space_id = f.space_id AND p.closed_at IS NULL
@@ -891,16 +931,29 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     CROSS JOIN LATERAL (
         SELECT EXISTS (SELECT 1 FROM objections o
                        WHERE o.proposal_id = p.id AND o.status = 'raised') AS unjudged,
-               coalesce(r.kind = 'object' AND NOT EXISTS (
+               coalesce(r.kind IN ('react', 'object') AND NOT EXISTS (
                    SELECT 1 FROM round_participants x WHERE x.round_id = r.id
                    AND NOT EXISTS (SELECT 1 FROM positions y WHERE y.round_id = r.id
                                    AND y.user_id = x.user_id AND y.superseded_at IS NULL)
-               ), false) AS complete
+                   AND NOT EXISTS (SELECT 1 FROM reactions y WHERE y.round_id = r.id
+                                   AND y.author_id = x.user_id)
+               ) OR r.kind = 'clarify'
+                    AND EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id)
+                    AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id
+                                    AND q.answer IS NULL), false) AS complete,
+               p.stage = 'integrate'
+               AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
+                               AND o.status = 'valid' AND o.answered_in IS NULL)
+               AND (p.version > (SELECT coalesce(max(o.version), 0) FROM objections o
+                                 WHERE o.proposal_id = p.id)
+                    OR NOT EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
+                                   AND o.status = 'valid')) AS reopen
     ) AS s
     CROSS JOIN LATERAL (VALUES
         ('judge', s.unjudged),
         ('close', s.complete AND NOT s.unjudged),
-        ('overdue', r.overdue_at IS NOT NULL AND NOT s.complete)
+        ('overdue', r.overdue_at IS NOT NULL AND NOT s.complete),
+        ('open', s.reopen)
     ) AS k (kind, due)
     WHERE k.due
     UNION ALL
@@ -942,8 +995,8 @@ LIMIT $4
 
 # Undated steps in this order (the process's own order, then the rest).
 _KIND_ORDER = [
-    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "sign",
-    "run", "meeting", "review",
+    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "open",
+    "sign", "run", "meeting", "review",
 ]  # fmt: skip
 REVIEW_NOTICE_DAYS = 14  # decisions show as due for review this many days before the date
 

@@ -216,7 +216,8 @@ async def set_review_date(
     conn: Connection, space_id: int, number: str, review_on: date, actor_id: int
 ) -> None:
     decision_id = await conn.fetchval(
-        "UPDATE decisions SET review_on = $3 WHERE space_id = $1 AND number = $2 RETURNING id",
+        "UPDATE decisions SET review_on = $3, review_announced_on = NULL"
+        " WHERE space_id = $1 AND number = $2 RETURNING id",
         space_id,
         number,
         review_on,

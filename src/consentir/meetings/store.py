@@ -12,6 +12,8 @@ from consentir import journal
 from consentir.db import Connection
 from consentir.errors import N_, DomainError
 from consentir.meetings.rules import Circle, Presence, State, Timer
+from consentir.notifications import store as notifications
+from consentir.notifications.kinds import Kind, Notice
 from consentir.spaces import store as spaces
 
 NOT_FOUND = N_("There is no such meeting in this space.")
@@ -198,8 +200,26 @@ async def create(conn: Connection, space_id: int, actor_id: int, plan: Plan) -> 
         meeting_id,
         sorted(invited),
     )
+    await _announce(conn, space_id, meeting_id, plan.title, actor_id, Kind.MEETING_PLANNED)
     await _event(conn, space_id, meeting_id, actor_id, "meeting.planned", {"title": plan.title})
     return meeting_id
+
+
+async def _announce(
+    conn: Connection, space_id: int, meeting_id: int, title: str, actor_id: int, kind: Kind
+) -> None:
+    """Tell the meeting's invitees (its .ics goes with the email)."""
+    slug = await conn.fetchval("SELECT slug FROM spaces WHERE id = $1", space_id)
+    invited = await conn.fetch("SELECT user_id FROM attendance WHERE meeting_id = $1", meeting_id)
+    about = notifications.About(
+        space_id=space_id,
+        link=f"/s/{slug}/meetings/{meeting_id}",
+        title=title,
+        actor_id=actor_id,
+        meeting_id=meeting_id,
+    )
+    people = frozenset(int(r["user_id"]) for r in invited)
+    await notifications.record(conn, about, [Notice(kind, people)])
 
 
 async def _event(
@@ -231,8 +251,13 @@ async def _bump(conn: Connection, meeting: Meeting) -> None:
 async def record(
     conn: Connection, meeting: Meeting, actor_id: int, action: str, data: dict[str, Any]
 ) -> None:
-    """Bump the revision and journal the action: the end of every meeting action."""
+    """Bump the revision and journal the action: the end of every meeting action. A change
+    of the agenda before the meeting opens is announced to its invitees."""
     await _bump(conn, meeting)
+    if action in ("add", "remove") and meeting.state is State.PLANNED:
+        await _announce(
+            conn, meeting.space_id, meeting.id, meeting.title, actor_id, Kind.MEETING_CHANGED
+        )
     await _event(conn, meeting.space_id, meeting.id, actor_id, f"meeting.{action}", data)
 
 

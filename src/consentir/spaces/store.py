@@ -13,6 +13,8 @@ from consentir import journal
 from consentir.credentials import new_token, token_digest
 from consentir.db import Connection
 from consentir.errors import N_, DomainError
+from consentir.notifications import kinds
+from consentir.notifications import store as notifications
 from consentir.spaces.rules import Role, Standing, check_admins_remain
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -598,7 +600,26 @@ async def publish_charter(
         actor_id=actor_id,
         data={"version": version, "note": note},
     )
+    await _announce_charter(conn, space_id, actor_id)
     return int(version)
+
+
+async def _announce_charter(conn: Connection, space_id: int, actor_id: int) -> None:
+    """Every member (direct, or through the parent) is asked to sign the new version."""
+    row = await conn.fetchrow("SELECT slug, name FROM spaces WHERE id = $1", space_id)
+    assert row is not None  # the charter's space, locked by its insert
+    members = await conn.fetch(
+        """SELECT m.user_id FROM memberships m WHERE m.space_id = $1
+           UNION
+           SELECT pm.user_id FROM spaces s JOIN memberships pm ON pm.space_id = s.parent_id
+           WHERE s.id = $1 AND s.parent_members_included""",
+        space_id,
+    )
+    about = notifications.About(
+        space_id=space_id, link=f"/s/{row['slug']}/charter", title=row["name"], actor_id=actor_id
+    )
+    people = frozenset(int(r["user_id"]) for r in members)
+    await notifications.record(conn, about, [kinds.Notice(kinds.Kind.CHARTER_TO_SIGN, people)])
 
 
 async def charter_versions(conn: Connection, space_id: int) -> list[Charter]:
@@ -634,6 +655,8 @@ async def sign_charter(
         signature.place,
         signature.signed_on,
     )
+    slug = await conn.fetchval("SELECT slug FROM spaces WHERE id = $1", space_id)
+    await notifications.seen(conn, user_id, f"/s/{slug}/charter")
     await journal.append(
         conn,
         action="charter.signed",
@@ -669,6 +692,18 @@ async def acting_member_ids(conn: Connection, space_id: int) -> frozenset[int]:
     """Everyone who may act in the space now (see `_ACTING`). A round freezes this list
     when it opens."""
     rows = await conn.fetch(_ACTING, space_id)
+    return frozenset(int(r["user_id"]) for r in rows)
+
+
+async def acting_facilitator_ids(conn: Connection, space_id: int) -> frozenset[int]:
+    """Those of them who may facilitate: the space's own facilitators and administrators
+    (a role inherited from the parent space is always "member")."""
+    rows = await conn.fetch(
+        "SELECT a.user_id FROM (" + _ACTING + ") a"  # noqa: S608 (constant text)
+        " JOIN memberships m ON m.space_id = $1 AND m.user_id = a.user_id"
+        " WHERE m.role IN ('facilitator', 'admin')",
+        space_id,
+    )
     return frozenset(int(r["user_id"]) for r in rows)
 
 

@@ -1,0 +1,193 @@
+"""What a notification can say, and who is told after a step of the process. Pure: no I/O.
+
+`after_step` reads a step of the consent process (the state before, the step the rules
+returned, who acted) and names who must hear of it: each `Notice` is a kind and an audience,
+either people named by id or a group of the space (its facilitators, its members) that the
+store resolves. The actor is never told of their own step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from consentir.consent import rules
+from consentir.consent.rules import RoundKind, Stage
+from consentir.errors import N_
+
+
+class Kind(StrEnum):
+    PROPOSAL_SUBMITTED = "proposal_submitted"
+    ROUND_OPENED = "round_opened"
+    QUESTION_ASKED = "question_asked"
+    QUESTION_ANSWERED = "question_answered"
+    OBJECTION_RAISED = "objection_raised"
+    OBJECTION_TO_JUDGE = "objection_to_judge"
+    OBJECTION_JUDGED = "objection_judged"
+    VERSION_NEEDED = "version_needed"
+    VERSION_ANSWERS = "version_answers"
+    ROUND_READY = "round_ready"
+    OBJECT_ROUND_DUE = "object_round_due"
+    ROUND_OVERDUE = "round_overdue"
+    ADOPTED = "adopted"
+    ENDED = "ended"
+    MEETING_PLANNED = "meeting_planned"
+    MEETING_CHANGED = "meeting_changed"
+    CHARTER_TO_SIGN = "charter_to_sign"
+    REVIEW_DUE = "review_due"
+
+
+# What waits for the person told (their email goes out at once by default); the other kinds
+# are news (a daily digest by default).
+FOR_ME = frozenset(Kind) - {Kind.QUESTION_ANSWERED, Kind.ADOPTED, Kind.ENDED}
+
+# One sentence each, in the list and in emails; %(title)s is what it is about, %(actor)s who
+# acted (may be empty: the deadline), %(space)s where.
+SENTENCES: dict[Kind, str] = {
+    Kind.PROPOSAL_SUBMITTED: N_(
+        "New proposal “%(title)s” in %(space)s: ask your questions of clarification."
+    ),
+    Kind.ROUND_OPENED: N_("“%(title)s”: a round is open and waits for your answer."),
+    Kind.QUESTION_ASKED: N_("%(actor)s asked a question about your proposal “%(title)s”."),
+    Kind.QUESTION_ANSWERED: N_("Your question about “%(title)s” has an answer."),
+    Kind.OBJECTION_RAISED: N_("%(actor)s raised an objection to your proposal “%(title)s”."),
+    Kind.OBJECTION_TO_JUDGE: N_("“%(title)s”: an objection waits for your judgement."),
+    Kind.OBJECTION_JUDGED: N_(
+        "Your objection to “%(title)s” was judged valid: a new version will answer it."
+    ),
+    Kind.VERSION_NEEDED: N_(
+        "“%(title)s”: valid objections wait for a new version that answers them."
+    ),
+    Kind.VERSION_ANSWERS: N_(
+        "“%(title)s”: a new version answers your objection; confirm whether it lifts it."
+    ),
+    Kind.ROUND_READY: N_("“%(title)s”: everyone has answered; this stage can close."),
+    Kind.OBJECT_ROUND_DUE: N_(
+        "“%(title)s”: the objections are answered; the objection round can open."
+    ),
+    Kind.ROUND_OVERDUE: N_("“%(title)s”: the round is past its deadline and waits for you."),
+    Kind.ADOPTED: N_("Decision %(number)s adopted in %(space)s: “%(title)s”."),
+    Kind.ENDED: N_("“%(title)s” ended without a decision."),
+    Kind.MEETING_PLANNED: N_("Meeting planned in %(space)s: %(title)s."),
+    Kind.MEETING_CHANGED: N_("The agenda of the meeting “%(title)s” changed."),
+    Kind.CHARTER_TO_SIGN: N_("%(space)s: a new version of the charter waits for your signature."),
+    Kind.REVIEW_DUE: N_("The decision “%(title)s” is due for review."),
+}
+
+
+NOT_VALID = N_("Your objection to “%(title)s” was judged not valid.")
+
+
+def sentence(kind: Kind, data: dict[str, object]) -> str:
+    """The sentence's message id for this notification (translated by the caller)."""
+    if kind is Kind.OBJECTION_JUDGED and data.get("status") != "valid":
+        return NOT_VALID
+    return SENTENCES[kind]
+
+
+class Group(StrEnum):
+    FACILITATORS = "facilitators"  # who may facilitate in the space now
+    MEMBERS = "members"  # who may act in the space now
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: Kind
+    people: frozenset[int] = frozenset()
+    group: Group | None = None
+    # Where on the proposal's page it leads (an anchor), and what the sentence may add.
+    anchor: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+
+# A facilitator who is not on the round's list: whether the step is theirs to take now.
+_FACILITATOR = rules.Actor(user_id=-1, may_participate=True, may_facilitate=True)
+
+
+def _facilitator_turn(proposal: rules.Proposal, now: datetime) -> Kind | None:
+    """The step the process waits for from a facilitator, if any: closing a round everyone
+    has answered, or opening the objection round once the objections are answered."""
+    round_ = proposal.round
+    seen = proposal.revision
+    if proposal.stage is Stage.REACT and round_ is not None and not round_.missing:
+        return Kind.ROUND_READY
+    questions = proposal.questions
+    if proposal.stage is Stage.CLARIFY and questions and all(q.answered for q in questions):
+        return Kind.ROUND_READY
+    closing = rules.CloseRound(now, seen)
+    if proposal.stage is Stage.OBJECT and rules.allowed(proposal, _FACILITATOR, closing):
+        return Kind.ROUND_READY
+    if proposal.stage is Stage.INTEGRATE:
+        opening = rules.OpenObjectRound(frozenset({0}), seen)
+        if rules.allowed(proposal, _FACILITATOR, opening):
+            return Kind.OBJECT_ROUND_DUE
+    return None
+
+
+def after_step(
+    before: rules.Proposal,
+    step: rules.Step,
+    actor: rules.Actor,
+    action: rules.Action,
+    now: datetime,
+) -> list[Notice]:
+    """Who hears of `step`, taken by `actor` on a proposal that was `before`."""
+    after = step.proposal
+    notices: list[Notice] = []
+    for effect in step.effects:
+        match effect:
+            case rules.RoundOpened(kind=RoundKind.CLARIFY, eligible=eligible):
+                notices.append(Notice(Kind.PROPOSAL_SUBMITTED, eligible, anchor="now"))
+            case rules.RoundOpened(kind=kind, eligible=eligible):
+                notices.append(
+                    Notice(Kind.ROUND_OPENED, eligible, anchor="now", data={"round": kind.value})
+                )
+            case rules.ObjectionRaised():
+                notices.append(Notice(Kind.OBJECTION_RAISED, frozenset({after.proposer}),
+                                      anchor="objections"))  # fmt: skip
+                notices.append(
+                    Notice(Kind.OBJECTION_TO_JUDGE, group=Group.FACILITATORS, anchor="now")
+                )
+            case rules.ObjectionChanged(objection_id=oid, status=status) if isinstance(
+                action, rules.JudgeObjection
+            ):
+                objector = frozenset({before.objection(oid).objector})
+                verdict = {"status": status.value}
+                notices.append(
+                    Notice(Kind.OBJECTION_JUDGED, objector, anchor="objections", data=verdict)
+                )
+            case rules.StageChanged(stage=Stage.INTEGRATE):
+                notices.append(Notice(Kind.VERSION_NEEDED, frozenset({after.proposer}),
+                                      anchor="now"))  # fmt: skip
+            case rules.StageChanged(stage=Stage.WITHDRAWN | Stage.REJECTED):
+                involved = {after.proposer, *(o.objector for o in before.objections)}
+                if before.round is not None:
+                    involved |= before.round.eligible
+                notices.append(Notice(Kind.ENDED, frozenset(involved)))
+            case rules.VersionPublished(answers=answers) if answers:
+                objectors = {o.objector for o in before.objections if o.id in answers}
+                notices.append(Notice(Kind.VERSION_ANSWERS, frozenset(objectors), anchor="now"))
+            case rules.Adopted():
+                notices.append(Notice(Kind.ADOPTED, group=Group.MEMBERS))
+    match action:
+        case rules.AskQuestion():
+            notices.append(Notice(Kind.QUESTION_ASKED, frozenset({after.proposer}),
+                                  anchor="questions"))  # fmt: skip
+        case rules.AnswerQuestion(question_id=qid):
+            asker = next((q.author for q in before.questions if q.id == qid), None)
+            if asker is not None:
+                notices.append(Notice(Kind.QUESTION_ANSWERED, frozenset({asker}),
+                                      anchor="questions"))  # fmt: skip
+    turn = _facilitator_turn(after, now)
+    if turn is not None and turn is not _facilitator_turn(before, now):
+        notices.append(Notice(turn, group=Group.FACILITATORS, anchor="now"))
+    return [_without(n, actor.user_id) for n in notices]
+
+
+def _without(notice: Notice, user_id: int) -> Notice:
+    """Nobody is told of their own step (a group leaves them out in the store)."""
+    if user_id in notice.people:
+        return Notice(notice.kind, notice.people - {user_id}, notice.group, notice.anchor,
+                      notice.data)  # fmt: skip
+    return notice
