@@ -111,7 +111,8 @@ async def test_ics_status_follows_the_meeting(
     assert (await post_form(client, meeting_url(world, "open"))).status_code == 303
     opened = properties((await client.get(meeting_url(world, "meeting.ics"))).content)
     assert opened["STATUS"] == ["CONFIRMED"]
-    assert (await post_form(client, meeting_url(world, "close"))).status_code == 303
+    confirmed = await post_form(client, meeting_url(world, "close"), {"confirm": "yes"})
+    assert confirmed.status_code == 303
     closed = properties((await client.get(meeting_url(world, "meeting.ics"))).content)
     assert "CONFIRMED" not in closed.get("STATUS", [])
     # VEVENT knows only TENTATIVE, CONFIRMED and CANCELLED: a meeting that took place is none

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from consentir.meetings.rules import Circle, MeetingRefused, Move, Timer, move, start_circle
-from tests.scenario import Scenario
+from tests.scenario import MEETING_AT, Scenario
 from tests.web import Client, act_as, post_form, post_step
 
 
@@ -32,7 +32,7 @@ async def test_a_meeting_from_plan_to_published_minutes(
 
     ics = await client.get(f"/s/alpha/meetings/{world.meeting_id}/meeting.ics")
     assert ics.headers["content-type"].startswith("text/calendar")
-    assert "BEGIN:VEVENT" in ics.text and "DTSTART:20261205T180000Z" in ics.text
+    assert "BEGIN:VEVENT" in ics.text and f"DTSTART:{MEETING_AT:%Y%m%dT%H%M%S}Z" in ics.text
     assert "LOCATION:Salle des fêtes" in ics.text
 
     ids = world.user_ids
@@ -69,7 +69,7 @@ async def test_a_meeting_from_plan_to_published_minutes(
     assert (await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")).status_code == 404
 
     act_as(client, world, "facilitator")
-    assert (await console(client, world, "close")).status_code == 303
+    assert (await console(client, world, "close", confirm="yes")).status_code == 303
     minutes = await client.get(f"/s/alpha/meetings/{world.meeting_id}/minutes")
     assert minutes.status_code == 200, minutes.text
     assert "Jardin partagé" in minutes.text
@@ -96,7 +96,7 @@ async def test_a_wrong_plan_gets_the_form_back(client_world: tuple[Client, Scena
     act_as(client, world, "facilitator")
     refused = await post_form(client, "/s/alpha/meetings", {"title": "", "starts_at": "demain"})
     assert refused.status_code == 422
-    assert re.search(r'id="e-(title|starts_at)"', refused.text)
+    assert re.search(r'id="f-(title|starts_at)-error"', refused.text)
 
 
 def test_the_speaking_circle() -> None:
@@ -175,3 +175,61 @@ async def test_a_meeting_without_agenda_opens_with_no_item_under_way(
     act_as(client, world, "target")  # a member's refused form: the participant's screen
     refused = await post_form(client, f"{base}/move", {"move": "nowhere"})
     assert refused.status_code == 422 and "Conduite de la séance" not in refused.text
+
+
+async def meeting_state(pool: Any, world: Scenario) -> str:
+    async with pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM meetings WHERE id = $1", world.meeting_id)
+    return str(state)
+
+
+async def test_closing_a_meeting_asks_first(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    act_as(client, world, "facilitator")
+    planned = await console(client, world, "close")  # not open yet: refused, not asked
+    assert planned.status_code == 409 and 'class="confirm"' not in planned.text
+    assert (await console(client, world, "open")).status_code == 303
+    url = f"/s/alpha/meetings/{world.meeting_id}"
+    page = (await client.get(f"{url}/console")).text
+    # The console's button wears the danger style (on the button itself) and warns.
+    button = re.search(rf'<form method="post" action="{url}/close".*?</form>', page, re.S)
+    assert button and '<button type="submit" class="danger">Clore la séance</button>' in (
+        button.group(0)
+    )
+    assert "Une confirmation vous sera demandée." in page
+    revision = re.search(r'data-revision="(\d+)"', page)
+    assert revision
+
+    # The first press asks, and changes nothing.
+    asked = await console(client, world, "close", revision=revision.group(1))
+    assert asked.status_code == 200
+    assert await meeting_state(pool, world) == "open"
+    section = re.search(r'<section class="confirm" id="confirm".*?</section>', asked.text, re.S)
+    assert section, asked.text
+    question = section.group(0)
+    assert "Êtes-vous sûr·e" in question and "ne pourra pas être rouverte" in question
+    assert f'<a href="{url}/console">Non, revenir sans rien changer</a>' in question
+    form = re.search(rf'<form method="post" action="{url}/close".*?</form>', question, re.S)
+    assert form and '<button type="submit" class="danger" autofocus>Oui, clore la séance' in (
+        form.group(0)
+    )
+    sent = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(0)))
+    assert sent["confirm"] == "yes" and sent["revision"] == revision.group(1)
+
+    # Not asked when it would be refused: another person, or a page gone stale.
+    act_as(client, world, "target")
+    assert (await console(client, world, "close")).status_code == 403
+    act_as(client, world, "facilitator")
+    stale = await console(client, world, "close", revision=str(int(revision.group(1)) + 1))
+    assert stale.status_code == 409 and 'class="confirm"' not in stale.text
+    assert await meeting_state(pool, world) == "open"
+
+    # The confirmation's own form closes the meeting.
+    del sent["_csrf_token"]
+    confirmed = await console(client, world, "close", **sent)
+    assert confirmed.status_code == 303
+    assert await meeting_state(pool, world) == "closed"
+    again = await console(client, world, "close", revision=sent["revision"])
+    assert again.status_code == 409 and 'class="confirm"' not in again.text

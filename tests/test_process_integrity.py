@@ -236,7 +236,8 @@ async def test_meeting_roles_follow_the_charter(
     assert (await client.get(f"/s/alpha/meetings/{meeting_id}/console")).status_code == 403
     act_as(client, world, "facilitator")
     assert (await post_form(client, f"/s/alpha/meetings/{meeting_id}/open")).status_code == 303
-    assert (await post_form(client, f"/s/alpha/meetings/{meeting_id}/close")).status_code == 303
+    closed = await post_form(client, f"/s/alpha/meetings/{meeting_id}/close", {"confirm": "yes"})
+    assert closed.status_code == 303
     act_as(client, world, "unsigned")
     notes = await post_form(client, f"/s/alpha/meetings/{meeting_id}/notes", {"notes": "x"})
     assert notes.status_code == 403, notes.text
@@ -348,7 +349,7 @@ async def test_the_minutes_mark_positions_recorded_on_behalf(
     on_behalf = await post_step(client, proposal, "position", {
         "person": world.user_ids["admin"], "stance": "consent", "version": "1"})  # fmt: skip
     assert on_behalf.status_code == 303, on_behalf.text[:2000]
-    assert (await post_form(client, f"{meeting}/close")).status_code == 303
+    assert (await post_form(client, f"{meeting}/close", {"confirm": "yes"})).status_code == 303
     page = (await client.get(f"{meeting}/minutes")).text
     assert 'data-mark="on-behalf"' in page
     assert "Admin : consentement, enregistré par Facilitator en son nom" in page

@@ -85,8 +85,12 @@ async def test_a_meeting_runs_live_on_three_screens(
     await console_button(console, "Clore le tour d'objections")
     await expect(proposer.locator("#stage-now")).to_have_text("Adoptée", timeout=LIVE)
 
-    # Closing the meeting: the minutes show the decision.
+    # Closing the meeting, once confirmed (the first click only asks): the minutes show the
+    # decision.
     await console_button(console, "Clore la séance")
+    await expect(console.locator("#confirm")).to_contain_text("Êtes-vous sûr·e")
+    await expect(target.locator("#meeting-live")).not_to_contain_text("La séance est close")
+    await console_button(console, "Oui, clore la séance")
     await expect(target.locator("#meeting-live")).to_contain_text(
         "La séance est close", timeout=LIVE
     )

@@ -88,8 +88,9 @@ async def _open_proposals(conn: Connection, space_id: int) -> list[proposals.Lis
 
 async def _plan_choices(conn: Connection, here: SpaceView) -> dict[str, Any]:
     """Who may run or take the minutes of a meeting (everyone who may act in the space, its
-    parent's members included when it includes them), and proposals for the agenda."""
-    people = await spaces.acting_people(conn, here.space.id)
+    parent's members included when it includes them), as the choices of a select (value,
+    name), and proposals for the agenda."""
+    people = [(str(p.user_id), p.name) for p in await spaces.acting_people(conn, here.space.id)]
     return {"people": people, "open_proposals": await _open_proposals(conn, here.space.id)}
 
 
@@ -401,6 +402,29 @@ async def _edit_agenda(
     return {"added": item.title, "position": position}
 
 
+# Actions that cannot be undone: the console asks first, and takes them only with
+# `confirm=yes`, which only the confirmation's own form sends (as for a proposal's steps).
+IRREVERSIBLE = frozenset({"close"})
+
+
+async def _confirmation(
+    pool: asyncpg.Pool, here: SpaceView, me: User, meeting_id: int, form: ConsoleForm
+) -> dict[str, Any] | None:
+    """The console's context for "are you sure?" if the meeting may be closed now; None if
+    not: the action is then refused with the rule's message (asking first would only hide
+    the refusal behind a confirmation)."""
+    async with pool.acquire() as conn:
+        context = await _screen(conn, here, me, meeting_id, console=True)
+    meeting = context["meeting"]
+    try:
+        rules.require_facilitator(context["roles"])
+        rules.require_fresh(meeting.revision, form.revision)
+        rules.require_state(meeting.state, State.OPEN)
+    except rules.MeetingRefused:
+        return None
+    return context
+
+
 @post("/s/{slug:str}/meetings/{meeting_id:int}/{verb:str}")
 async def console_action(
     here: NamedDependency[SpaceView],
@@ -416,6 +440,12 @@ async def console_action(
         raise DomainError("unknown_step", N_("This step does not exist."), status=404)
     try:
         form = parse_form(ConsoleForm, data)
+        if verb in IRREVERSIBLE and data.get("confirm") != "yes":
+            asking = await _confirmation(pool, here, me, meeting_id, form)
+            if asking is not None:  # nothing changed: the console asks, with the real form
+                back = f"/s/{here.space.slug}/meetings/{meeting_id}/console"
+                return _page("meetings/page.html", here, view="console", back=back,
+                             confirming=f"{verb}-meeting", **asking)  # fmt: skip
         async with db.transaction(pool) as conn:
             meeting = await store.load(conn, here.space.id, meeting_id, lock=True)
             roles = roles_of(here, me, meeting)

@@ -35,6 +35,15 @@ class FormInvalid(Exception):
         super().__init__(", ".join(errors))
         self.errors = errors
         self.values = dict(values)
+        # Field name → the label the page shows for it, noted by the field macros as they
+        # draw the form (components/forms.html), so that the summary of errors above it
+        # names each field as the person sees it.
+        self.labels: dict[str, str] = {}
+
+    def label(self, name: str, text: str) -> str:
+        """Note the label of the field `name` (the field macros call it); nothing to show."""
+        self.labels[name] = text
+        return ""
 
 
 def _meta(annotation: Any) -> msgspec.Meta | None:
