@@ -50,7 +50,7 @@ async def test_a_meeting_from_plan_to_published_minutes(
             "back": f"/s/alpha/meetings/{world.meeting_id}/console"})  # fmt: skip
         assert step.headers["location"] == f"/s/alpha/meetings/{world.meeting_id}/console"
     screen = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/console")).text
-    assert "0 sur 2 ont répondu" in screen  # facilitator and target; member proposes
+    assert "0 sur 2 a répondu" in screen  # facilitator and target; member proposes
 
     started = await console(client, world, "circle", person=ids["target"])
     assert started.status_code == 303

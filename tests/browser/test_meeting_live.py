@@ -57,7 +57,7 @@ async def test_a_meeting_runs_live_on_three_screens(
     await console_button(console, "Clore ce tour et passer à l'étape suivante")
     await expect(target.locator("#stage-now")).to_have_text("Objections", timeout=LIVE)
     # Those present, except the proposer, are on the round's list (admin is excused).
-    await expect(console.locator("#round")).to_contain_text("0 sur 2 ont répondu")
+    await expect(console.locator("#round")).to_contain_text("0 sur 2 a répondu")
 
     # The speaking order goes round the circle, starting from target.
     await console.get_by_label("En commençant par").select_option(str(world.user_ids["target"]))
@@ -74,8 +74,8 @@ async def test_a_meeting_runs_live_on_three_screens(
     form = target.locator("form[action$='/position']").first
     await form.get_by_label("Consentement", exact=True).check()
     await form.get_by_role("button", name="Donner ma position").click()
-    await expect(proposer.locator("#round")).to_contain_text("1 sur 2 ont répondu", timeout=LIVE)
-    await expect(console.locator("#round")).to_contain_text("1 sur 2 ont répondu", timeout=LIVE)
+    await expect(proposer.locator("#round")).to_contain_text("1 sur 2 a répondu", timeout=LIVE)
+    await expect(console.locator("#round")).to_contain_text("1 sur 2 a répondu", timeout=LIVE)
     await expect(console.locator("#mood")).to_have_count(0)
 
     form = console.locator("form[action$='/position']").first
