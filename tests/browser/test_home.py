@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.accessibility import assert_accessible
+
 pytestmark = pytest.mark.browser
 
 
@@ -22,6 +24,7 @@ async def test_home_page_in_chromium(page: Page, live_server: str, tmp_path: Pat
     heading = page.get_by_role("heading", level=1)
     await expect(heading).to_have_text("Décider ensemble, par consentement")
     assert str(await page.evaluate("window.htmx && window.htmx.version")).startswith("4")
+    await assert_accessible(page)
     await page.screenshot(path=str(tmp_path / "home-fr.png"), full_page=True)
 
     # Keyboard: the first Tab lands on the skip link, which leads to the main content.
@@ -36,6 +39,7 @@ async def test_home_page_in_chromium(page: Page, live_server: str, tmp_path: Pat
     await expect(page.get_by_role("button", name="English")).to_have_attribute(
         "aria-pressed", "true"
     )
+    await assert_accessible(page)
     assert problems == [], problems  # no CSP violation, no script error
 
 
@@ -44,3 +48,4 @@ async def test_unknown_page_is_a_friendly_404(page: Page, live_server: str) -> N
     assert response is not None and response.status == 404
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Cette page n'existe pas")
     await expect(page.locator(".request-id")).to_have_text(response.headers["x-request-id"])
+    await assert_accessible(page)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.accessibility import assert_accessible
 from tests.scenario import PASSWORD
 from tests.smtp import Received
 
@@ -21,6 +22,7 @@ async def signed_in(chromium: Browser, base: str, email: str, locale: str = "fr-
     context = await chromium.new_context(locale=locale)
     page = await context.new_page()
     await page.goto(f"{base}/signin")
+    await assert_accessible(page)
     await page.get_by_label("Adresse e-mail" if locale.startswith("fr") else "Email address").fill(
         email
     )
@@ -31,6 +33,7 @@ async def signed_in(chromium: Browser, base: str, email: str, locale: str = "fr-
         "button", name="Se connecter" if locale.startswith("fr") else "Sign in"
     ).click()
     await expect(page).to_have_url(f"{base}/spaces")
+    await assert_accessible(page)
     return page
 
 
@@ -46,10 +49,12 @@ async def test_invited_person_joins_by_signing_the_charter(
 ) -> None:
     admin = await signed_in(chromium, scenario_server, "admin@example.org")
     await admin.goto(f"{scenario_server}/s/alpha/members")
+    await assert_accessible(admin)
     invite = admin.locator("form[action='/s/alpha/invitations']")
     await invite.get_by_label("Adresse e-mail").fill("zoe@example.org")
     await invite.get_by_role("button").click()
     await expect(admin.get_by_role("status")).to_contain_text("zoe@example.org")
+    await assert_accessible(admin)
 
     await wait_for_mail(smtp_server, 1)
     body = smtp_server.messages[0].get_body(("plain",))
@@ -62,12 +67,14 @@ async def test_invited_person_joins_by_signing_the_charter(
     await zoe.goto(link.group(1))
     await expect(zoe.get_by_role("heading", level=1)).to_have_text("Rejoindre Alpha")
     await expect(zoe.locator(".charter")).to_contain_text("Nous décidons par consentement.")
+    await assert_accessible(zoe)
     # A mistake first: the form comes back with the message next to the field.
     await zoe.get_by_label("Votre nom").first.fill("Zoé Martin")
     await zoe.get_by_label("Choisissez un mot de passe").fill("court")
     await zoe.get_by_role("button", name="Je signe la charte et je rejoins l'espace").click()
     await expect(zoe.locator("#f-password-error")).to_be_visible()
     await expect(zoe.locator("#f-place-error")).to_be_visible()
+    await assert_accessible(zoe)
     await zoe.get_by_label("Choisissez un mot de passe").fill("le mot de passe de Zoé")
     await expect(zoe.locator("#f-signed_name")).to_have_count(0)  # the name is asked once
     await zoe.locator("#f-place").fill("Villeurbanne")
@@ -76,9 +83,11 @@ async def test_invited_person_joins_by_signing_the_charter(
     await expect(zoe).to_have_url(f"{scenario_server}/s/alpha")
     await expect(zoe.get_by_role("heading", level=1)).to_have_text("Alpha")
     await expect(zoe.locator(".banner")).to_have_count(0)
+    await assert_accessible(zoe)
     await zoe.screenshot(path=str(tmp_path / "joined.png"), full_page=True)
     await zoe.get_by_role("link", name="Membres", exact=True).click()
     await expect(zoe.get_by_role("cell", name="Zoé Martin")).to_be_visible()
+    await assert_accessible(zoe)
     await context.close()
 
 
@@ -87,7 +96,10 @@ async def test_new_charter_version_blocks_acting_until_signed_again(
 ) -> None:
     admin = await signed_in(chromium, scenario_server, "admin@example.org")
     await admin.goto(f"{scenario_server}/s/alpha/charter")
+    await assert_accessible(admin)
     await admin.get_by_role("link", name="Rédiger une nouvelle version").click()
+    await expect(admin.get_by_label("Texte de la charte")).to_be_visible()
+    await assert_accessible(admin)
     await admin.get_by_label("Texte de la charte").fill("# Charte v2\n\nNous écoutons chacun.")
     await admin.get_by_label("Ce qui a changé").fill("écoute")
     await admin.get_by_role("button", name="Publier cette version").click()
@@ -96,22 +108,28 @@ async def test_new_charter_version_blocks_acting_until_signed_again(
     )
     # The admin has not signed version 2 yet: what changed since the one she signed.
     await expect(admin.locator(".charter-changes ins").last).to_contain_text("écoutons")
+    await assert_accessible(admin)
 
     member = await signed_in(chromium, scenario_server, "member@example.org")
     await member.goto(f"{scenario_server}/s/alpha")
     banner = member.locator(".banner")
     await expect(banner).to_contain_text("signez sa nouvelle version")
+    await assert_accessible(member)
 
     # The administrator, too, must sign before acting again: no invitation form meanwhile.
     await admin.goto(f"{scenario_server}/s/alpha/members")
     await expect(admin.locator(".banner")).to_contain_text("signez sa nouvelle version")
     await expect(admin.locator("form[action='/s/alpha/invitations']")).to_have_count(0)
+    await assert_accessible(admin)
     await admin.screenshot(path=str(tmp_path / "blocked.png"), full_page=True)
     await admin.get_by_role("link", name="Lire et signer la charte").click()
+    await expect(admin.locator("#f-place")).to_be_visible()
+    await assert_accessible(admin)
     await admin.locator("#f-place").fill("Lyon")
     await admin.get_by_role("button", name="J'ai lu la charte et je la signe").click()
     await expect(admin).to_have_url(f"{scenario_server}/s/alpha")
     await expect(admin.locator(".banner")).to_have_count(0)
+    await assert_accessible(admin)
     await admin.goto(f"{scenario_server}/s/alpha/members")
     await admin.locator("form[action='/s/alpha/invitations'] input[type=email]").fill(
         "x@example.org"
@@ -124,6 +142,7 @@ async def test_new_charter_version_blocks_acting_until_signed_again(
     await member.locator("#f-place").fill("Bron")
     await member.get_by_role("button", name="J'ai lu la charte et je la signe").click()
     await expect(member.locator(".banner")).to_have_count(0)
+    await assert_accessible(member)
 
 
 async def test_pages_render_in_english_and_french(
@@ -139,8 +158,11 @@ async def test_pages_render_in_english_and_french(
     )
     await expect(page.get_by_role("heading", level=2).first).to_have_text("Members")
     await expect(page.get_by_role("columnheader", name="Role")).to_be_visible()
+    await assert_accessible(page)
     await page.screenshot(path=str(tmp_path / "members-en.png"), full_page=True)
     await page.goto(f"{scenario_server}/profile")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Profile")
+    await assert_accessible(page)
     await page.get_by_role("button", name="Français").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Profil")
+    await assert_accessible(page)

@@ -5,16 +5,30 @@ change arrives through the space's event stream, without a reload."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.test_joining import signed_in
 from tests.scenario import Scenario
 
 pytestmark = pytest.mark.browser
 
 LIVE = 1000  # ms: a change must show on the other screens within a second
+WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+
+
+async def shoot(page: Page, path: Path) -> None:
+    """The screen as it is now, at 1280 px and at 390 px (a phone), both checked by axe."""
+    await page.set_viewport_size(WIDE)
+    await assert_accessible(page)
+    await page.screenshot(path=str(path.with_name(f"{path.name}-1280.png")), full_page=True)
+    await page.set_viewport_size(NARROW)
+    await assert_accessible(page)
+    await page.screenshot(path=str(path.with_name(f"{path.name}-390.png")), full_page=True)
+    await page.set_viewport_size(WIDE)
 
 
 async def record_presence(console: Page, user_id: int, presence: str) -> None:
@@ -30,7 +44,7 @@ async def console_button(console: Page, name: str) -> None:
 
 
 async def test_a_meeting_runs_live_on_three_screens(
-    chromium: Browser, scenario_server: str, world: Scenario
+    chromium: Browser, scenario_server: str, world: Scenario, tmp_path: Path
 ) -> None:
     base = scenario_server
     meeting = f"{base}/s/alpha/meetings/{world.meeting_id}"
@@ -39,17 +53,25 @@ async def test_a_meeting_runs_live_on_three_screens(
     target = await signed_in(chromium, base, "target@example.org")
 
     await console.goto(f"{meeting}/console")
+    await expect(console.locator("#meeting-live")).to_be_visible()
+    await assert_accessible(console)
     for role in ("facilitator", "member", "target"):
         await record_presence(console, world.user_ids[role], "present")
     await record_presence(console, world.user_ids["admin"], "excused")
-    for page in (proposer, target):
-        await page.goto(meeting)
+    await assert_accessible(console)
+    # The projector: a third tab of the facilitator's, on the room's wall.
+    projector = await console.context.new_page()
+    for page, path in ((proposer, meeting), (target, meeting), (projector, f"{meeting}/screen")):
+        await page.goto(path)
         await expect(page.locator("#meeting-live")).to_contain_text("pas encore commencé")
+        await assert_accessible(page)
 
-    # The facilitator opens the meeting: both participants' screens follow.
+    # The facilitator opens the meeting: the participants' screens and the projector follow.
     await console_button(console, "Ouvrir la séance")
-    for page in (proposer, target):
+    await assert_accessible(console)
+    for page in (proposer, target, projector):
         await expect(page.locator("#current-item")).to_contain_text("Jardin partagé", timeout=LIVE)
+        await assert_accessible(page)
 
     # From clarifying questions to the objection round, run from the console.
     await console_button(console, "Clore ce tour et passer à l'étape suivante")
@@ -68,6 +90,11 @@ async def test_a_meeting_runs_live_on_three_screens(
     assert speaker != "Target"
     await expect(proposer.locator("#speaker")).to_have_text(speaker, timeout=LIVE)
     await expect(target.locator("#speaker")).to_have_text(speaker, timeout=LIVE)
+    await expect(projector.locator("#speaker")).to_have_text(speaker, timeout=LIVE)
+    # The three kinds of screen in the thick of it, wide and on a phone.
+    await shoot(console, tmp_path / "console")
+    await shoot(target, tmp_path / "participant")
+    await shoot(projector, tmp_path / "projector")
 
     # Target gives a position on their phone: the two other screens show it has come (the
     # space hides positions themselves until the round closes, live screens too).
@@ -77,6 +104,7 @@ async def test_a_meeting_runs_live_on_three_screens(
     await expect(proposer.locator("#round")).to_contain_text("1 sur 2 a répondu", timeout=LIVE)
     await expect(console.locator("#round")).to_contain_text("1 sur 2 a répondu", timeout=LIVE)
     await expect(console.locator("#mood")).to_have_count(0)
+    await assert_accessible(target)
 
     form = console.locator("form[action$='/position']").first
     await form.get_by_label("Consentement", exact=True).check()
@@ -84,20 +112,27 @@ async def test_a_meeting_runs_live_on_three_screens(
     await expect(proposer.locator("#round")).to_contain_text("2 sur 2 ont répondu", timeout=LIVE)
     await console_button(console, "Clore le tour d'objections")
     await expect(proposer.locator("#stage-now")).to_have_text("Adoptée", timeout=LIVE)
+    await expect(projector.locator("#stage-now")).to_have_text("Adoptée", timeout=LIVE)
+    await assert_accessible(console)
+    await assert_accessible(projector)
 
     # Closing the meeting, once confirmed (the first click only asks): the minutes show the
     # decision.
     await console_button(console, "Clore la séance")
     await expect(console.locator("#confirm")).to_contain_text("Êtes-vous sûr·e")
+    await assert_accessible(console)
     await expect(target.locator("#meeting-live")).not_to_contain_text("La séance est close")
     await console_button(console, "Oui, clore la séance")
     await expect(target.locator("#meeting-live")).to_contain_text(
         "La séance est close", timeout=LIVE
     )
+    await assert_accessible(target)
+    await assert_accessible(console)
     await console.goto(f"{meeting}/minutes")
     decision = console.get_by_role("link", name=re.compile(r"Décision AL-\d{4}-001"))
     await expect(decision).to_be_visible()
     await expect(console.locator("dt:text-is('Excusés') + dd")).to_have_text("Admin")
+    await assert_accessible(console)
 
 
 async def test_a_proposal_page_follows_its_round_without_reload(
@@ -108,9 +143,12 @@ async def test_a_proposal_page_follows_its_round_without_reload(
     reader = await signed_in(chromium, base, "target@example.org")
     facilitator = await signed_in(chromium, base, "facilitator@example.org")
     await reader.goto(url)
+    await assert_accessible(reader)
     await facilitator.goto(url)
+    await assert_accessible(facilitator)
     await facilitator.get_by_role(
         "button", name="Clore ce tour et passer à l'étape suivante"
     ).click()
     await expect(reader.locator("#round-title")).to_have_text("Tour de réactions", timeout=LIVE)
     await expect(reader.locator("#round-live")).to_contain_text("vient de changer")
+    await assert_accessible(reader)
