@@ -60,6 +60,13 @@ async def test_a_meeting_from_plan_to_published_minutes(
     assert too_long.status_code == 422 and "entre 5 et 3600" in too_long.text
     live = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/live?view=screen")).text
     assert 'id="speaker"' in live and "data-running" in live and "<form" not in live
+    # The agenda is part of what every screen fetches again: the item under way is marked.
+    for view in ("screen", "participant"):
+        live = (await client.get(f"/s/alpha/meetings/{world.meeting_id}/live?view={view}")).text
+        agenda = re.search(r'<ol class="agenda">(.*?)</ol>', live, re.S)
+        assert agenda, view
+        assert re.search(r'<li aria-current="step" class="current">Jardin partagé</li>',
+                         agenda.group(1)), view  # fmt: skip
 
     # A member may follow but not run the meeting.
     act_as(client, world, "target")
