@@ -123,7 +123,7 @@ def test_dates_are_formatted_per_locale_and_cached() -> None:
     when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     token = i18n.current_locale.set("fr")
     try:
-        assert i18n.format_day(date(2026, 3, 1)) == "1 mars 2026"
+        assert i18n.format_day(date(2026, 3, 1)) == "1er mars 2026"
         french = i18n.format_when(when)
     finally:
         i18n.current_locale.reset(token)

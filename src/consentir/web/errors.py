@@ -13,7 +13,7 @@ from litestar.response import Redirect
 from consentir import db
 from consentir.errors import N_, DomainError
 from consentir.logs import request_id
-from consentir.web.i18n import gettext
+from consentir.web.i18n import domain_message, gettext
 from consentir.web.templates import render_now
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def unavailable_title() -> str:
 def _classify(exc: Exception) -> tuple[int, str, str, str | None, list[dict[str, str]]]:
     """(status, code, title, detail, field errors) for any exception."""
     if isinstance(exc, DomainError):
-        message = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        message = domain_message(exc)
         fields = [{"field": exc.field, "message": message}] if exc.field else []
         return exc.status, exc.code, message, None, fields
     if isinstance(exc, ValidationException):

@@ -19,7 +19,7 @@ from msgspec.inspect import type_info
 
 from consentir.errors import DomainError
 from consentir.web import boundary
-from consentir.web.i18n import gettext
+from consentir.web.i18n import domain_message, gettext
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -193,7 +193,7 @@ def _is_bool(kind: msgspec.inspect.Type) -> bool:
 
 def field_error(error: DomainError) -> FormInvalid:
     """A refusal about one field (e.g. "this slug is taken"), for the form page."""
-    message = gettext(error.message) % error.params if error.params else gettext(error.message)
+    message = domain_message(error)
     return FormInvalid({error.field or "__all__": message}, {})
 
 

@@ -12,7 +12,7 @@ import io
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
-from typing import Literal, cast
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -133,8 +133,25 @@ def format_day(value: date, form: str = "long") -> str:
 
 @lru_cache(maxsize=8192)
 def _format_day(value: date, form: str, locale: str) -> str:
-    return format_date(value, format=form, locale=_babel_locale(locale))
+    text = format_date(value, format=form, locale=_babel_locale(locale))
+    if locale == "fr" and value.day == 1 and form in ("long", "full") and "1 " in text:
+        text = text.replace("1 ", "1er ", 1)  # French writes the first of the month "1er"
+    return text
 
 
 def format_number(value: float) -> str:
     return format_decimal(value, locale=_locale())
+
+
+def domain_message(error: Any) -> str:
+    """A DomainError's message in the current language, its parameters put in (days written
+    out in full: "31 mars 2027")."""
+    message = gettext(error.message)
+    if not error.params:
+        return message
+    params = {
+        key: format_day(value) if isinstance(value, date) and not isinstance(value, datetime)
+        else value
+        for key, value in error.params.items()
+    }  # fmt: skip
+    return message % params
