@@ -31,6 +31,7 @@ from consentir.consent.store import Content
 from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
+from consentir.mandates.store import RoleText
 from consentir.markdown import render as render_markdown
 from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, allowed
@@ -595,6 +596,23 @@ async def diff_page(
 # --- JSON API -----------------------------------------------------------------------------
 
 
+RoleLine = Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=200)]
+RoleParagraph = Annotated[boundary.Text, msgspec.Meta(max_length=5000)]
+
+
+class RoleIn(boundary.Input):
+    """The text of a role, as a proposal of kind "role" carries it."""
+
+    name: Annotated[boundary.OneLine, msgspec.Meta(min_length=1, max_length=100)]
+    purpose: RoleParagraph
+    domain: RoleParagraph
+    accountabilities: Annotated[list[RoleLine], boundary.Items]
+    seats: Annotated[int, msgspec.Meta(ge=1, le=50)] = 1
+    term_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 12
+    consecutive_terms: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
+    eligibility: RoleParagraph = ""
+
+
 class ProposalIn(boundary.Input):
     title: Title
     driver: Driver
@@ -603,6 +621,10 @@ class ProposalIn(boundary.Input):
     supersedes: Annotated[
         list[Annotated[boundary.OneLine, msgspec.Meta(max_length=40)]], boundary.Items
     ] = msgspec.field(default_factory=list)
+    # A proposal to create a role (with `role`), or to change one (`role` and `role_id`):
+    # its adoption writes the role's text, linked to the decision.
+    role: RoleIn | None = None
+    role_id: boundary.Id | None = None
 
 
 class ProposalOut(msgspec.Struct):
@@ -717,9 +739,12 @@ async def api_create_proposal(
             replay = await idempotency.claim(conn, me.id, key, fingerprint)
             if replay is not None:
                 return replay.response()
+        role = msgspec.convert(msgspec.to_builtins(data.role), RoleText) if data.role else None
         content = Content(title=data.title, driver=data.driver, body=data.body,
-                          supersedes=tuple(data.supersedes))  # fmt: skip
-        proposal_id = await store.create(conn, here.space, actor_of(here, me), content)
+                          supersedes=tuple(data.supersedes), role=role)  # fmt: skip
+        proposal_id = await store.create(
+            conn, here.space, actor_of(here, me), content, role_id=data.role_id
+        )
         body = msgspec.json.encode({"id": proposal_id, "stage": "draft", "version": 1})
         location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"
         if key:

@@ -35,6 +35,8 @@ from consentir.consent.rules import (
 from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.errors import N_, DomainError
+from consentir.mandates import store as mandates
+from consentir.mandates.store import RoleText
 from consentir.meetings import store as meetings
 from consentir.notifications import kinds
 from consentir.notifications import store as notifications
@@ -42,6 +44,7 @@ from consentir.spaces import store as spaces
 from consentir.spaces.store import Space
 
 NOT_FOUND = N_("This proposal does not exist, or you cannot see it.")
+ROLE_TEXT_REQUIRED = N_("A proposal about a role gives the role's text.")
 STALE = N_("Someone changed this proposal meanwhile: here is its current state.")
 
 
@@ -73,6 +76,8 @@ class Content:
     note: str = ""
     text: str = ""
     supersedes: tuple[str, ...] = ()  # numbers of decisions this proposal replaces
+    # A proposal of kind "role": the role's text in this version (mandates/store.py).
+    role: RoleText | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ class Loaded:
     head: Head
     state: rules.Proposal
     round_id: int | None  # the open round
+
+
+def _role_text(content: Content) -> dict[str, Any] | None:
+    return msgspec.to_builtins(content.role) if content.role is not None else None
 
 
 def _head(row: Any) -> Head:
@@ -172,26 +181,37 @@ async def load(conn: Connection, space_id: int, proposal_id: int, *, lock: bool 
 # --- creating and editing drafts ----------------------------------------------------------
 
 
-async def create(conn: Connection, space: Space, actor: Actor, content: Content) -> int:
-    """A new draft, version 1."""
+async def create(
+    conn: Connection, space: Space, actor: Actor, content: Content, *, role_id: int | None = None
+) -> int:
+    """A new draft, version 1. With a role text: a proposal to create a role, or to change
+    `role_id` (a role of this space)."""
     if not actor.may_participate:
         raise rules.RuleViolation(rules.Rule.NOT_PARTICIPANT)
+    if role_id is not None:
+        await mandates.role(conn, space.id, role_id)  # of this space, or not found
+        if content.role is None:
+            raise DomainError("role_text_required", ROLE_TEXT_REQUIRED, field="role")
     proposal_id = await conn.fetchval(
-        "INSERT INTO proposals (space_id, proposer_id, title) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO proposals (space_id, proposer_id, title, kind, role_id)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
         space.id,
         actor.user_id,
         content.title,
+        "role" if content.role is not None else "ordinary",
+        role_id,
     )
     await conn.execute(
         """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
-                                          author_id)
-           VALUES ($1, 1, $2, $3, $4, $5, $6)""",
+                                          author_id, role_text)
+           VALUES ($1, 1, $2, $3, $4, $5, $6, $7)""",
         proposal_id,
         content.title,
         content.driver,
         content.body,
         content.note,
         actor.user_id,
+        _role_text(content),
     )
     await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
     await journal.append(
@@ -220,12 +240,14 @@ async def edit_draft(
     if loaded.head.revision != revision:
         raise DomainError("stale_proposal", STALE, status=409)
     await conn.execute(
-        """UPDATE proposal_versions SET title = $2, driver = $3, body = $4
+        """UPDATE proposal_versions SET title = $2, driver = $3, body = $4,
+                  role_text = coalesce($5, role_text)
            WHERE proposal_id = $1 AND number = 1""",
         proposal_id,
         content.title,
         content.driver,
         content.body,
+        _role_text(content),
     )
     await conn.execute("UPDATE proposals SET title = $2 WHERE id = $1", proposal_id, content.title)
     await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
@@ -394,6 +416,8 @@ class _Writer:
                     self.data["decision"] = await decisions.adopt(
                         self.conn, self.space, self.loaded.head, version
                     )
+                    # A role proposal's adoption writes the role, in this transaction.
+                    await mandates.adopt_role(self.conn, self.space.id, self.loaded.head.id)
         return self.data
 
     async def _own_rows(self) -> None:
@@ -508,8 +532,9 @@ class _Writer:
         title = self.content.title or self.loaded.head.title
         await self.conn.execute(
             """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
-                                              author_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                                              author_id, role_text)
+               SELECT $1, $2, $3, $4, $5, $6, $7, coalesce($8, prev.role_text)
+               FROM proposal_versions prev WHERE prev.proposal_id = $1 AND prev.number = $2 - 1""",
             self.loaded.head.id,
             effect.number,
             title,
@@ -517,6 +542,7 @@ class _Writer:
             self.content.body,
             self.content.note,
             self.actor.user_id,
+            _role_text(self.content),
         )
         await self.conn.execute(
             "UPDATE proposals SET version = $2, title = $3 WHERE id = $1",
@@ -601,7 +627,7 @@ _DETAIL = """
 SELECT
   (SELECT json_agg(json_build_object(
        'number', v.number, 'title', v.title, 'driver', v.driver, 'body', v.body,
-       'note', v.note,
+       'note', v.note, 'role', v.role_text,
        'author', au.name, 'created_at', v.created_at) ORDER BY v.number)
      FROM proposal_versions v JOIN users au ON au.id = v.author_id
     WHERE v.proposal_id = p.id) AS versions,

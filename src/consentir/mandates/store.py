@@ -95,6 +95,45 @@ async def _write_version(
     )  # fmt: skip
 
 
+_ADOPTED_ROLE = """
+SELECT p.space_id, p.kind, p.role_id, p.proposer_id, v.role_text, d.id AS decision_id,
+       d.number
+FROM proposals p
+JOIN decisions d ON d.proposal_id = p.id
+JOIN proposal_versions v ON v.proposal_id = p.id AND v.number = d.version
+WHERE p.id = $1
+"""
+
+
+async def adopt_role(conn: Connection, space_id: int, proposal_id: int) -> int | None:
+    """After a decision is adopted, in its transaction: a proposal of kind "role" writes
+    the role's new version (or the new role), linked to the decision. The role's id, or
+    None for an ordinary proposal."""
+    row = await conn.fetchrow(_ADOPTED_ROLE, proposal_id)
+    if row is None or row["kind"] != "role" or row["space_id"] != space_id:
+        return None
+    text = msgspec.convert(row["role_text"], RoleText)
+    role_id = row["role_id"]
+    if role_id is None:
+        role_id = await conn.fetchval(
+            "INSERT INTO roles (space_id) VALUES ($1) RETURNING id", space_id
+        )
+        await conn.execute("UPDATE proposals SET role_id = $2 WHERE id = $1", proposal_id, role_id)
+        number = 1
+    else:
+        number = await conn.fetchval(
+            "UPDATE roles SET version = version + 1 WHERE id = $1 RETURNING version", role_id
+        )
+    await _write_version(conn, role_id, number, text, decision_id=row["decision_id"],
+                         actor_id=row["proposer_id"])  # fmt: skip
+    await journal.append(
+        conn, action="role.adopted", subject_type="role", subject_id=role_id,
+        space_id=space_id, actor_id=None,
+        data={"name": text.name, "version": number, "decision": row["number"]},
+    )  # fmt: skip
+    return int(role_id)
+
+
 async def roles(conn: Connection, space_id: int) -> list[Role]:
     rows = await conn.fetch(_ROLE + " WHERE r.space_id = $1 ORDER BY lower(v.name), r.id", space_id)
     return [_role(r) for r in rows]
@@ -115,6 +154,8 @@ class Held(msgspec.Struct, frozen=True):
 
     id: int
     space_id: int
+    space_slug: str
+    space_name: str
     role_id: int
     role_name: str
     seat: int
@@ -137,7 +178,8 @@ class Held(msgspec.Struct, frozen=True):
 
 
 _HELD = """
-SELECT m.id, m.space_id, m.role_id, v.name AS role_name, m.seat, m.holder_id,
+SELECT m.id, m.space_id, s.slug AS space_slug, s.name AS space_name, m.role_id,
+       v.name AS role_name, m.seat, m.holder_id,
        u.name AS holder_name, lower(m.granted) AS first, upper(m.granted) AS after_last,
        m.ended_on, m.end_reason, d.number AS decision_number
 FROM mandates m
@@ -145,6 +187,7 @@ JOIN roles r ON r.id = m.role_id
 JOIN role_versions v ON v.role_id = r.id AND v.number = r.version
 JOIN users u ON u.id = m.holder_id
 JOIN decisions d ON d.id = m.decision_id
+JOIN spaces s ON s.id = m.space_id
 """
 
 
@@ -160,6 +203,15 @@ async def holders(conn: Connection, space_id: int, role_id: int) -> list[Held]:
         _HELD + " WHERE m.space_id = $1 AND m.role_id = $2 ORDER BY lower(m.granted) DESC, m.id",
         space_id,
         role_id,
+    )
+    return [_held(r) for r in rows]
+
+
+async def space_mandates(conn: Connection, space_id: int) -> list[Held]:
+    """Every mandate of every role of the space, by role, seat, then latest first."""
+    rows = await conn.fetch(
+        _HELD + " WHERE m.space_id = $1 ORDER BY m.role_id, m.seat, lower(m.granted) DESC, m.id",
+        space_id,
     )
     return [_held(r) for r in rows]
 
