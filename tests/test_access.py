@@ -8,7 +8,7 @@ Refused requests must also leave no trace: the journal does not grow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,9 @@ from litestar import Litestar
 from consentir import db
 from consentir.app import create_app
 from consentir.config import Settings
+from consentir.mandates import store as mandates
+from consentir.mandates.rules import Term
+from consentir.web import i18n
 from tests.helpers import TEST_SECRET
 from tests.scenario import ROLES, Scenario, adopt_proposal
 from tests.web import Client, act_as, csrf_token
@@ -278,6 +281,18 @@ RULES = [
     Rule("GET", "/s/{slug:str}/meetings/{meeting_id:int}/minutes.md",
          roles(anonymous=SIGNIN, outsider=MISSING, unsigned=MISSING, member=MISSING,
                instance_admin=MISSING), url="/s/alpha/meetings/{meeting_id}/minutes.md"),
+    # Roles and mandates: `member` holds a seat of the role (see _prepare).
+    Rule("GET", "/s/{slug:str}/roles", VIEW_SPACE, url="/s/alpha/roles"),
+    Rule("GET", "/s/{slug:str}/roles/{role_id:int}", VIEW_SPACE, url="/s/alpha/roles/{role_id}"),
+    Rule("GET", "/s/{slug:str}/roles/new", ADMIN_OF_SPACE, url="/s/alpha/roles/new"),
+    Rule("POST", "/s/{slug:str}/roles/new", ADMIN_OF_SPACE, url="/s/alpha/roles/new",
+         data={"name": "Secrétariat", "purpose": "Les registres.", "seats": "1",
+               "term_months": "12"}),
+    Rule("GET", "/mandates", SIGNED_IN),
+    # Resigning is the holder's own step: for anyone else who sees the space, refused.
+    Rule("POST", "/s/{slug:str}/mandates/{mandate_id:int}/resign",
+         roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=OK),
+         url="/s/alpha/mandates/{mandate_id}/resign", data={"last_day": "{mandate_last_day}"}),
     # An endless stream: its access is checked on a real server by
     # tests/test_live.py::test_only_those_who_may_see_the_space_open_its_stream.
     Rule("GET", "/live/s/{slug:str}", VIEW_SPACE, url="/live/s/alpha", streamed=True),
@@ -330,6 +345,7 @@ def _fill(text: str, world: Scenario) -> str:
         facilitator_id=world.user_ids["facilitator"],
         notification_id=world.notification_id,
         decision_number=f"AL-{datetime.now(UTC).year}-001",
+        **_mandate,
     )
 
 
@@ -346,19 +362,52 @@ def _outcome(response: Any, api: bool) -> str:
 
 
 _adopted: set[str] = set()  # databases where the scenario's proposal was adopted
+_mandated: set[str] = set()  # databases where `member` was given a seat of a role
+# The role, the mandate and a last day to resign on (the same in every copy of the scenario).
+_mandate: dict[str, Any] = {}
 
 
 async def _prepare(client: Client, rule: Rule, world: Scenario) -> None:
-    """Rules about a decision need one: the scenario's proposal is adopted, once per database."""
-    if "{decision_number}" in rule.url:
+    """Rules about a decision need one: the scenario's proposal is adopted, once per database.
+    Rules about a role or a mandate: a role of alpha whose seat `member` holds, granted by
+    that decision."""
+    mandated = "{role_id}" in rule.url or "{mandate_id}" in rule.url
+    if "{decision_number}" in rule.url or mandated:
         database = client.app.state.settings.database_url
-        if database not in _adopted:
-            pool = await db.create_pool(database, min_size=1, max_size=1)
-            try:
+        pool = await db.create_pool(database, min_size=1, max_size=1)
+        try:
+            if database not in _adopted:
                 await adopt_proposal(pool, world)
-            finally:
-                await pool.close()
-            _adopted.add(database)
+                _adopted.add(database)
+            if mandated and database not in _mandated:
+                await _give_a_seat(pool, world)
+                _mandated.add(database)
+        finally:
+            await pool.close()
+
+
+async def _give_a_seat(pool: Any, world: Scenario) -> None:
+    today = datetime.now(i18n.display_zone).date()
+    async with db.transaction(pool) as conn:
+        alpha = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'alpha'")
+        decision = await conn.fetchval("SELECT min(id) FROM decisions WHERE space_id = $1", alpha)
+        role_id = await mandates.record_preexisting_role(
+            conn,
+            alpha,
+            mandates.RoleText("Trésorerie", "Les comptes.", "", [], 1, 12),
+            actor_id=world.user_ids["admin"],
+        )
+        term = Term(today - timedelta(days=30), today + timedelta(days=335))
+        mandate_id = await mandates.grant(
+            conn, alpha, role_id, 1, world.user_ids["member"], term, decision_id=decision
+        )
+    made = {
+        "role_id": role_id,
+        "mandate_id": mandate_id,
+        "mandate_last_day": (today + timedelta(days=30)).isoformat(),
+    }
+    assert _mandate in ({}, made), "the scenario's copies differ"
+    _mandate.update(made)
 
 
 async def _request(client: Client, rule: Rule, world: Scenario, role: str, token: str) -> Any:

@@ -25,6 +25,7 @@ from consentir.consent import routes as consent_routes
 from consentir.decisions import reviews
 from consentir.decisions import routes as decision_routes
 from consentir.mail import MailSettings, mail_settings_from_env
+from consentir.mandates import routes as mandate_routes
 from consentir.meetings import routes as meeting_routes
 from consentir.notifications import mailer
 from consentir.notifications import routes as notification_routes
@@ -151,6 +152,7 @@ def create_app(
         *consent_routes.routes,
         *decision_routes.routes,
         *meeting_routes.routes,
+        *mandate_routes.routes,
         *notification_routes.routes,
         *streams.routes,
     ]
