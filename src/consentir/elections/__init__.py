@@ -1,0 +1,1 @@
+"""Elections by consent: the sociocratic election without candidates."""
