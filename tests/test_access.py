@@ -93,6 +93,12 @@ API_STEPS: list[tuple[str, dict[str, str], dict[str, Any]]] = [
     ("close-round", NOT_NOW, {"revision": REVISION}),
     ("publish", OWN, {"revision": REVISION, "driver": "Pourquoi", "body": "Autrement."}),
     ("withdraw", OWN, {"revision": REVISION}),
+    # An election's steps, on this ordinary proposal: refused by the process (not an
+    # election) for whoever may see it.
+    ("nominate", STAGE_REFUSES, {"nominee": 1, "reason": "Disponible."}),
+    ("reveal", STAGE_REFUSES, {"revision": REVISION}),
+    ("open-change-round", STAGE_REFUSES, {"revision": REVISION}),
+    ("propose-holder", STAGE_REFUSES, {"revision": REVISION, "nominee": 1, "reason": "Oui."}),
 ]  # fmt: skip
 # A decision: the scenario's proposal is adopted first (see _request).
 FACILITATORS = roles(
@@ -288,11 +294,37 @@ RULES = [
     Rule("POST", "/s/{slug:str}/roles/new", ADMIN_OF_SPACE, url="/s/alpha/roles/new",
          data={"name": "Secrétariat", "purpose": "Les registres.", "seats": "1",
                "term_months": "12"}),
+    # Describing an election (a draft): the space's facilitators.
+    Rule("GET", "/s/{slug:str}/roles/{role_id:int}/elections/new", FACILITATORS,
+         url="/s/alpha/roles/{role_id}/elections/new"),
+    Rule("POST", "/s/{slug:str}/roles/{role_id:int}/elections/new", FACILITATORS,
+         url="/s/alpha/roles/{role_id}/elections/new",
+         data={"seat": "1", "first": "2090-01-01", "last": "2090-12-31"}),
     Rule("GET", "/mandates", SIGNED_IN),
     # Resigning is the holder's own step: for anyone else who sees the space, refused.
     Rule("POST", "/s/{slug:str}/mandates/{mandate_id:int}/resign",
          roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=OK),
          url="/s/alpha/mandates/{mandate_id}/resign", data={"last_day": "{mandate_last_day}"}),
+    # The mandate register and its exports (filtered by the role whose seat `member` holds).
+    Rule("GET", "/s/{slug:str}/mandates", VIEW_SPACE, url="/s/alpha/mandates?role={role_id}"),
+    Rule("GET", "/s/{slug:str}/mandates.csv", VIEW_SPACE,
+         url="/s/alpha/mandates.csv?role={role_id}&status=current"),
+    Rule("GET", "/s/{slug:str}/mandates.json", VIEW_SPACE,
+         url="/s/alpha/mandates.json?role={role_id}"),
+    Rule("GET", "/api/v1/spaces/{slug:str}/roles", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/roles"),
+    Rule("GET", "/api/v1/spaces/{slug:str}/roles/{role_id:int}", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/roles/{role_id}"),
+    Rule("POST", "/api/v1/spaces/{slug:str}/roles", ADMIN_OF_SPACE,
+         url="/api/v1/spaces/alpha/roles",
+         json={"name": "Secrétariat", "purpose": "Les registres.", "seats": 1, "term_months": 12}),
+    Rule("GET", "/api/v1/mandates", API_SIGNED_IN),
+    Rule("GET", "/api/v1/spaces/{slug:str}/mandates", API_VIEW_SPACE,
+         url="/api/v1/spaces/alpha/mandates"),
+    Rule("POST", "/api/v1/spaces/{slug:str}/mandates/{mandate_id:int}/resign",
+         roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=OK),
+         url="/api/v1/spaces/alpha/mandates/{mandate_id}/resign",
+         json={"last_day": "{mandate_last_day}"}),
     # An endless stream: its access is checked on a real server by
     # tests/test_live.py::test_only_those_who_may_see_the_space_open_its_stream.
     Rule("GET", "/live/s/{slug:str}", VIEW_SPACE, url="/live/s/alpha", streamed=True),
@@ -418,7 +450,9 @@ async def _request(client: Client, rule: Rule, world: Scenario, role: str, token
         if role != "anonymous":
             headers["authorization"] = f"Bearer {world.api_tokens[role]}"
         client.cookies.delete("session")
-        return await client.request(rule.method, url, json=rule.json, headers=headers)
+        body = rule.json and {k: _fill(v, world) if isinstance(v, str) else v
+                              for k, v in rule.json.items()}  # fmt: skip
+        return await client.request(rule.method, url, json=body, headers=headers)
     act_as(client, world, role)
     if rule.method == "GET":
         return await client.get(url, follow_redirects=False)

@@ -46,6 +46,7 @@ from consentir.consent.rules import (
     Effect,
     GivePosition,
     JudgeObjection,
+    Nominate,
     ObjectionChanged,
     ObjectionRaised,
     ObjectionStatus,
@@ -53,8 +54,10 @@ from consentir.consent.rules import (
     Outcome,
     PositionKept,
     Proposal,
+    ProposeHolder,
     PublishVersion,
     React,
+    Reveal,
     RoundClosed,
     RoundKind,
     RoundOpened,
@@ -73,6 +76,7 @@ from consentir.consent.rules import (
     may_view,
     step,
 )
+from consentir.elections.rules import Ballot
 
 # --- the cast -------------------------------------------------------------------------------
 
@@ -1530,6 +1534,71 @@ def consent_on_behalf_of_an_objector_to_the_new_version() -> tuple[Proposal, Act
     p = run(integrating(), (PROPOSER, PublishVersion(frozenset({1}))),
             (ADMIN, OpenObjectRound(MEMBERS)))  # fmt: skip
     return p, FACILITATOR, GivePosition(4, Stance.CONCERN, 2, "Fine now.")
+
+
+# An election (elections/rules.py): the facilitator (2) opened it; everyone in MEMBERS is on
+# the list and may be nominated, but for the proposer (1), past the role's term limit.
+
+
+def election() -> Proposal:
+    return Proposal(Stage.DRAFT, proposer=2, version=1, present=MEMBERS, ballot=Ballot())
+
+
+def nominating() -> Proposal:
+    return run(election(), (FACILITATOR, Submit(MEMBERS, nominable=MEMBERS - {1})))
+
+
+def revealed() -> Proposal:
+    p = nominating()
+    for who in (PROPOSER, FACILITATOR, ALICE, BOB):
+        p = run(p, (who, Nominate(4, "Elle connaît les comptes.")))
+    return run(p, (FACILITATOR, Reveal(T0)))
+
+
+def alice_proposed() -> Proposal:
+    return run(revealed(), (FACILITATOR, ProposeHolder(4, "Nommée par tous.")))
+
+
+@refuses(Rule.NOT_AN_ELECTION, 409)
+def nominating_on_an_ordinary_proposal() -> tuple[Proposal, Actor, Action]:
+    return objecting(), ALICE, Nominate(5, "Bob est disponible.")
+
+
+@refuses(Rule.ELECTION_STEP, 409)
+def publishing_a_version_of_an_election() -> tuple[Proposal, Actor, Action]:
+    return alice_proposed(), FACILITATOR, PublishVersion()
+
+
+@refuses(Rule.ELECTION_STEP, 409)
+def opening_an_object_round_in_an_election() -> tuple[Proposal, Actor, Action]:
+    p = run(alice_proposed(), *[(who, GivePosition(who.user_id, Stance.CONSENT, 2))
+                                for who in (PROPOSER, FACILITATOR, BOB)])  # fmt: skip
+    p = run(p, (ALICE, GivePosition(4, Stance.OBJECTION, 2, "Je ne peux pas cette année.")))
+    return p, FACILITATOR, OpenObjectRound(MEMBERS)
+
+
+@refuses(Rule.NOMINATIONS_SEALED, 409)
+def revealing_before_everyone_nominated() -> tuple[Proposal, Actor, Action]:
+    p = run(nominating(), (ALICE, Nominate(5, "Bob est disponible.")))
+    return p, FACILITATOR, Reveal(T0)
+
+
+@refuses(Rule.NOMINEE_NOT_ELIGIBLE, 422)
+def nominating_someone_past_the_term_limit() -> tuple[Proposal, Actor, Action]:
+    return nominating(), ALICE, Nominate(1, "Il a l'expérience.")
+
+
+@refuses(Rule.NOMINEE_DECLINED, 422)
+def proposing_again_who_declined() -> tuple[Proposal, Actor, Action]:
+    p = run(alice_proposed(), *[(who, GivePosition(who.user_id, Stance.CONSENT, 2))
+                                for who in (PROPOSER, FACILITATOR, BOB)])  # fmt: skip
+    p = run(p, (ALICE, GivePosition(4, Stance.OBJECTION, 2, "Je ne peux pas cette année.")))
+    return p, FACILITATOR, ProposeHolder(4, "Elle reste la plus nommée.")
+
+
+@refuses(Rule.NOMINEE_ANSWERS_LAST, 409)
+def the_person_proposed_answers_first() -> tuple[Proposal, Actor, Action]:
+    return alice_proposed(), ALICE, GivePosition(4, Stance.CONSENT, 2)
 
 
 @pytest.mark.parametrize("case", REFUSALS, ids=[case.id for case in REFUSALS])

@@ -1,137 +1,291 @@
-"""The election without candidates as a state machine, walked at random by hypothesis: sealed
-nominations are never visible to anyone else before they are revealed; an election that ends
-elected yields exactly one holder, who was proposed, answered last and did not decline; a
-person who declined is never elected."""
+"""Elections on the consent engine (consent/rules.py with a ballot, elections/rules.py),
+walked at random by hypothesis:
+
+- sealed nominations are never visible to anyone else before they are revealed;
+- an election adopts at most once, and only the person its last version proposed, who
+  answered the round themselves (never by silence), after everyone else when the space
+  says the nominee answers last, and who never declined;
+- whoever declined is never proposed again; each step names the revision it moved from.
+
+The refusal of each election rule is tested with the others in test_consent_rules.py.
+"""
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given, settings
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from consentir.elections import rules
-from consentir.elections.rules import (
+from consentir.consent.rules import (
+    Action,
     Actor,
-    Cancel,
-    ChangeNomination,
-    Close,
-    Election,
-    ElectionRefused,
-    Judge,
+    Adopted,
+    CloseRound,
+    CloseWithoutConsent,
+    DeadlinePassed,
+    GivePosition,
+    JudgeObjection,
     Nominate,
     OpenChangeRound,
-    Propose,
-    Respond,
+    Outcome,
+    Proposal,
+    ProposeHolder,
     Reveal,
+    RoundClosed,
+    RuleViolation,
+    SetDeadline,
     Stage,
     Stance,
+    Submit,
+    step,
+)
+from consentir.elections.rules import (
+    Ballot,
+    Nomination,
+    by_nominee,
+    consecutive_terms,
+    term_limited,
+    visible_nominations,
 )
 
-PEOPLE = (1, 2, 3, 4, 5)
-FACILITATOR = 1
-OUTSIDER = 9  # not on the list, never eligible
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LIST = frozenset({1, 2, 3, 4, 5})  # the frozen list; 1 opened the election and facilitates
+NOMINABLE = frozenset({2, 3, 4, 5, 6})  # 6 is eligible but not on the list
+OUTSIDER = 9
 
 
-def start(nominee_last: bool = True) -> Election:
-    return Election(Stage.NOMINATE, participants=frozenset(PEOPLE),
-                    eligible=frozenset({2, 3, 4, 5}), nominee_last=nominee_last)  # fmt: skip
+def actor(who: int) -> Actor:
+    return Actor(who, may_participate=who != OUTSIDER, may_facilitate=who == 1)
 
 
-people = st.sampled_from((*PEOPLE, OUTSIDER))
-reasons = st.sampled_from(("", "Elle connaît les comptes.", "Disponible."))
-nominees = st.one_of(st.none(), people)
-actions = st.one_of(
-    st.builds(Nominate, nominees, reasons),
-    st.builds(Reveal, st.booleans()),
-    st.builds(OpenChangeRound),
-    st.builds(ChangeNomination, nominees, reasons),
-    st.builds(Propose, people, reasons),
-    st.builds(Respond, st.sampled_from(Stance), reasons),
-    st.builds(Judge, people, st.booleans()),
-    st.builds(Close),
-    st.builds(Cancel),
-)
-moves = st.lists(st.tuples(people, actions), max_size=60)
+def election(nominee_last: bool) -> Proposal:
+    ballot = Ballot(nominee_last=nominee_last)
+    return Proposal(Stage.DRAFT, proposer=1, version=1, ballot=ballot)
 
 
-def actor(user_id: int) -> Actor:
-    return Actor(user_id, may_facilitate=user_id == FACILITATOR)
+people = st.sampled_from((1, 2, 3, 4, 5, 6, OUTSIDER))
+reasons = st.sampled_from(("", "Elle connaît les comptes.", "Disponible et rigoureux."))
+hours = st.sampled_from((0, 0, 1, 30))
+
+
+@st.composite
+def acts(draw: st.DrawFn) -> tuple[int, str, int, str, int, int]:
+    return (draw(people), draw(st.sampled_from(KINDS)), draw(people), draw(reasons),
+            draw(st.integers(0, 3)), draw(hours))  # fmt: skip
+
+
+KINDS = ("submit", "nominate", "pass", "reveal", "change", "propose", "consent", "concern",
+         "object", "judge", "close", "deadline", "set-deadline", "cancel")  # fmt: skip
+
+
+def build(p: Proposal, kind: str, other: int, reason: str, pick: int, now: datetime) -> Action:
+    seen = p.revision - (1 if pick == 3 else 0)  # now and then a stale page
+    match kind:
+        case "submit":
+            return Submit(LIST, nominable=NOMINABLE)
+        case "nominate":
+            return Nominate(other, reason)
+        case "pass":
+            return Nominate(None, reason)
+        case "reveal":
+            return Reveal(now, seen)
+        case "change":
+            return OpenChangeRound(seen)
+        case "propose":
+            return ProposeHolder(other, reason, seen)
+        case "consent" | "concern" | "object":
+            stance = {"consent": Stance.CONSENT, "concern": Stance.CONCERN}.get(
+                kind, Stance.OBJECTION
+            )
+            return GivePosition(other, stance, p.version + (1 if pick == 2 else 0), reason)
+        case "judge":
+            ids = [o.id for o in p.objections] or [1]
+            return JudgeObjection(ids[pick % len(ids)], pick % 2 == 0, reason or "-", seen)
+        case "close":
+            return CloseRound(now, seen)
+        case "deadline":
+            return DeadlinePassed(now, frozenset())
+        case "set-deadline":
+            return SetDeadline(now + timedelta(hours=pick + 1), now)
+        case _:
+            return CloseWithoutConsent(reason, seen)
+
+
+def guided(p: Proposal, draw: st.DrawFn, now: datetime) -> tuple[int, Action]:
+    """A step the election is waiting for (so that walks get far), with its details drawn:
+    who answers, whom they name, which stance, and now and then a missing reason."""
+    reason = draw(reasons)
+    ballot = p.ballot
+    assert ballot is not None
+    missing = sorted(p.round.missing) if p.round is not None else []
+    match p.stage:
+        case Stage.DRAFT:
+            return 1, Submit(LIST, nominable=NOMINABLE)
+        case Stage.NOMINATE | Stage.CHANGE if missing and draw(st.booleans()):
+            return draw(st.sampled_from(missing)), Nominate(draw(st.sampled_from(
+                (None, *sorted(NOMINABLE)))), reason)  # fmt: skip
+        case Stage.NOMINATE:
+            return 1, Reveal(now, p.revision)
+        case Stage.REASONS if draw(st.booleans()):
+            return 1, OpenChangeRound(p.revision)
+        case Stage.REASONS | Stage.CHANGE | Stage.INTEGRATE:
+            return 1, ProposeHolder(draw(st.sampled_from(sorted(NOMINABLE))), reason, p.revision)
+        case Stage.OBJECT if missing:
+            who = draw(st.sampled_from(missing))
+            stance = draw(st.sampled_from((Stance.CONSENT, Stance.CONSENT, Stance.CONCERN,
+                                           Stance.OBJECTION)))  # fmt: skip
+            return who, GivePosition(who, stance, p.version, reason)
+        case Stage.OBJECT:
+            raised = [o.id for o in p.objections if o.status.value == "raised"]
+            if raised:
+                return 1, JudgeObjection(raised[0], draw(st.booleans()), "Jugée.", p.revision)
+            return 1, CloseRound(now, p.revision)
+    return 1, CloseWithoutConsent(reason, p.revision)
 
 
 @settings(max_examples=400, deadline=None)
-@given(moves, st.booleans())
-def test_random_walks_keep_the_election_sound(
-    walk: list[tuple[int, rules.Action]], last: bool
-) -> None:
-    election = start(nominee_last=last)
-    declined_ever: set[int] = set()
-    elected: list[int] = []
-    for who, action in walk:
-        before = election
+@given(st.data(), st.booleans())
+def test_random_elections_stay_sound(data: st.DataObject, last: bool) -> None:
+    p = election(last)
+    now = T0
+    adopted: list[int] = []
+    declined: set[int] = set()
+    for _ in range(data.draw(st.integers(0, 60))):
+        if p.stage.closed:
+            break
+        if data.draw(st.integers(0, 4)) == 0:  # now and then, anything from anyone
+            who, kind, other, reason, pick, passing = data.draw(acts())
+            now += timedelta(hours=passing)
+            action = build(p, kind, other, reason, pick, now)
+        else:
+            who, action = guided(p, data.draw, now)
+        before = p
         try:
-            done = rules.step(election, actor(who), action)
-        except ElectionRefused as refused:
-            assert refused.rule in rules.Rule and refused.status in (403, 409, 422)
+            result = step(p, actor(who), action)
+        except RuleViolation:
             continue
-        election = done.election
-        assert election.revision == before.revision + 1
-        declined_ever |= election.declined
-        # Sealed: before the reveal, each sees only their own nomination.
-        if election.stage is Stage.NOMINATE:
-            for viewer in (*PEOPLE, OUTSIDER):
-                assert all(n.voter == viewer for n in rules.visible_nominations(election, viewer))
-        if election.stage is Stage.CONSENT:
-            assert election.candidate is not None
-            assert election.candidate not in election.declined
-            assert election.candidate in election.eligible
-        if done.elected is not None:
-            holder = done.elected.holder
-            elected.append(holder)
-            assert election.stage is Stage.ELECTED and holder == before.candidate
-            assert holder not in declined_ever
-            own = next(a for a in before.answers if a.voter == holder)
-            assert own.stance is not Stance.OBJECTION
-            assert {a.voter for a in before.answers} >= before.answerers
-        if election.stage in rules.OVER:
-            assert before.stage not in rules.OVER
-    assert len(elected) <= 1
-    assert (election.stage is Stage.ELECTED) == (len(elected) == 1)
+        p = result.proposal
+        assert p.ballot is not None and before.ballot is not None
+        assert p.revision == before.revision + 1
+        # Sealed: while nominations are open, a viewer sees at most their own.
+        if p.stage is Stage.NOMINATE:
+            for viewer in (*LIST, 6, OUTSIDER, None):
+                seen = visible_nominations(p.ballot, viewer, sealed=True)
+                assert all(n.voter == viewer for n in seen)
+        # Whoever declined stays declined, and is never the person proposed again.
+        assert before.ballot.declined <= p.ballot.declined
+        declined |= p.ballot.declined
+        if isinstance(action, ProposeHolder):
+            assert action.nominee not in before.ballot.declined
+            assert action.nominee in NOMINABLE
+            assert p.stage is Stage.OBJECT and p.round is not None
+            assert p.round.eligible == before.ballot.participants | {action.nominee}
+        if any(isinstance(e, RoundClosed) and e.outcome is Outcome.DECLINED
+               for e in result.effects):  # fmt: skip
+            assert before.ballot.nominee is not None
+            assert before.ballot.nominee in p.ballot.declined
+            assert isinstance(action, GivePosition) and action.stance is Stance.OBJECTION
+            assert action.person == before.ballot.nominee
+        answering = isinstance(action, GivePosition) and before.ballot.nominee == action.person
+        if answering and before.ballot.nominee_last and before.round is not None:
+            assert before.round.missing <= {action.person}  # everyone else had answered
+        for effect in result.effects:
+            if isinstance(effect, Adopted):
+                holder = before.ballot.nominee
+                assert holder is not None and holder not in declined
+                assert before.round is not None
+                # The person proposed said yes themselves: never by silence.
+                assert holder in before.round.answered
+                assert before.round.answer_of(holder) in (Stance.CONSENT, Stance.CONCERN)
+                assert effect.version == before.version
+                adopted.append(holder)
+        event(f"stage {p.stage.value}")
+        if p.ballot.declined:
+            event("someone declined")
+    assert len(adopted) <= 1
+    if adopted:
+        assert p.stage is Stage.ADOPTED
+        event("elected")
 
 
-def go(election: Election, who: int, action: rules.Action) -> Election:
-    return rules.step(election, actor(who), action).election
+def test_a_whole_election_by_hand() -> None:
+    """Nominations sealed then revealed, a change round, a proposal, a refusal by the person
+    proposed, another proposal, then consent with the nominee last."""
+    p = step(election(True), actor(1), Submit(LIST, nominable=NOMINABLE)).proposal
+    assert p.stage is Stage.NOMINATE and p.ballot is not None
+    assert p.ballot.participants == LIST  # the facilitator who opened it is on the list
+    for who, nominee in ((1, 3), (2, 3), (3, 4), (4, 3)):
+        p = step(p, actor(who), Nominate(nominee, "Raison.")).proposal
+    assert visible_nominations(p.ballot, 2, sealed=True) == (Nomination(2, 3, "Raison."),)
+    try:
+        step(p, actor(1), Reveal(T0, p.revision))
+    except RuleViolation as refused:
+        assert refused.code == "nominations_missing"
+    else:  # pragma: no cover
+        raise AssertionError("revealed before everyone answered")
+    p = step(p, actor(5), Nominate(None, "Je passe : je viens d'arriver.")).proposal
+    p = step(p, actor(1), Reveal(T0, p.revision)).proposal
+    assert p.stage is Stage.REASONS
+    assert [nominee for nominee, _ in by_nominee(p.ballot.nominations, lambda n: n.nominee)] == [
+        3,
+        4,
+        None,
+    ]
+    p = step(p, actor(1), OpenChangeRound(p.revision)).proposal
+    p = step(p, actor(3), Nominate(3, "Finalement, je suis disponible.")).proposal
+    assert p.ballot.nomination_of(3) == Nomination(3, 3, "Finalement, je suis disponible.", True)
+    p = step(p, actor(1), ProposeHolder(3, "Nommé quatre fois.", p.revision)).proposal
+    assert (p.stage, p.version, p.ballot.nominee) == (Stage.OBJECT, 2, 3)
+    for who in (1, 2, 4, 5):
+        p = step(p, actor(who), GivePosition(who, Stance.CONSENT, 2)).proposal
+    declined = step(p, actor(3), GivePosition(3, Stance.OBJECTION, 2, "Pas cette année."))
+    p = declined.proposal
+    assert p.stage is Stage.INTEGRATE and p.ballot.declined == {3}
+    assert RoundClosed(Outcome.DECLINED) in declined.effects
+    p = step(p, actor(1), ProposeHolder(4, "Nommée ensuite.", p.revision)).proposal
+    for who in (1, 2, 3, 5):
+        p = step(p, actor(who), GivePosition(who, Stance.CONSENT, 3)).proposal
+    p = step(p, actor(4), GivePosition(4, Stance.CONCERN, 3, "Je veux un binôme.")).proposal
+    done = step(p, actor(1), CloseRound(T0, p.revision))
+    assert Adopted(3) in done.effects and done.proposal.stage is Stage.ADOPTED
 
 
-def test_a_whole_election_by_consent() -> None:
-    e = start()
-    for voter, nominee in ((1, 3), (2, 3), (3, 4), (4, 3)):
-        e = go(e, voter, Nominate(nominee, "Raison."))
-    assert rules.visible_nominations(e, 2) == (rules.Nomination(2, 3, "Raison."),)
-    with pytest.raises(ElectionRefused) as sealed:
-        go(e, FACILITATOR, Reveal())
-    assert sealed.value.rule is rules.Rule.NOMINATIONS_MISSING
-    e = go(e, 5, Nominate(None, "Je passe."))
-    e = go(e, FACILITATOR, Reveal())
-    assert len(rules.visible_nominations(e, 2)) == 5 and rules.tally(e) == {3: 3, 4: 1}
-    e = go(e, FACILITATOR, OpenChangeRound())
-    e = go(e, 3, ChangeNomination(3, "Je peux le faire."))
-    e = go(e, FACILITATOR, Propose(3, "Trois nominations, disponible."))
-    with pytest.raises(ElectionRefused) as early:
-        go(e, 3, Respond(Stance.CONSENT))
-    assert early.value.rule is rules.Rule.NOMINEE_ANSWERS_LAST
-    for voter in (1, 2, 4, 5):
-        e = go(e, voter, Respond(Stance.CONSENT))
-    e = go(e, 3, Respond(Stance.OBJECTION, "Pas cette année."))  # declines
-    assert e.stage is Stage.PROPOSE and e.declined == {3}
-    with pytest.raises(ElectionRefused):
-        go(e, FACILITATOR, Propose(3, "Encore ?"))
-    e = go(e, FACILITATOR, Propose(4, "Deuxième choix."))
-    e = go(e, 2, Respond(Stance.OBJECTION, "Déjà trésorière ailleurs."))
-    with pytest.raises(ElectionRefused) as unjudged:
-        rules.step(e, actor(FACILITATOR), Close())
-    assert unjudged.value.rule is rules.Rule.ANSWERS_MISSING
-    e = go(e, FACILITATOR, Judge(2, valid=False))
-    for voter in (1, 3, 5, 4):
-        e = go(e, voter, Respond(Stance.CONSENT))
-    done = rules.step(e, actor(FACILITATOR), Close())
-    assert done.elected == rules.Elected(4) and done.election.stage is Stage.ELECTED
+def test_the_deadline_reveals_the_nominations() -> None:
+    p = step(election(True), actor(1), Submit(LIST, nominable=NOMINABLE)).proposal
+    p = step(p, actor(1), SetDeadline(T0 + timedelta(days=2), T0)).proposal
+    p = step(p, actor(2), Nominate(3, "Raison.")).proposal
+    done = step(p, Actor(0, False, True), DeadlinePassed(T0 + timedelta(days=2), frozenset()))
+    assert done.proposal.stage is Stage.REASONS
+
+
+def test_nobody_takes_a_mandate_by_silence() -> None:
+    p = Proposal(Stage.DRAFT, proposer=1, version=1, silence_is_consent=True,
+                 ballot=Ballot(nominee_last=False))  # fmt: skip
+    p = step(p, actor(1), Submit(LIST, nominable=NOMINABLE)).proposal
+    p = step(p, actor(1), SetDeadline(T0 + timedelta(days=1), T0)).proposal
+    for who in LIST:
+        p = step(p, actor(who), Nominate(6, "Raison.")).proposal
+    p = step(p, actor(1), Reveal(T0)).proposal
+    p = step(p, actor(1), ProposeHolder(6, "Tout le monde.")).proposal
+    p = step(p, actor(1), SetDeadline(T0 + timedelta(days=1), T0)).proposal
+    later = T0 + timedelta(days=2)
+    try:
+        step(p, actor(1), CloseRound(later))
+    except RuleViolation as refused:
+        assert refused.code == "positions_missing"
+    else:  # pragma: no cover
+        raise AssertionError("the mandate was taken by silence")
+    p = step(p, actor(6), GivePosition(6, Stance.CONSENT, 2)).proposal
+    assert step(p, actor(1), CloseRound(later)).proposal.stage is Stage.ADOPTED
+
+
+def test_consecutive_terms_count_only_unbroken_runs() -> None:
+    # Terms as [first, after_last) day numbers.
+    assert consecutive_terms([(0, 10), (10, 20)], 20) == 2
+    assert consecutive_terms([(0, 10), (11, 20)], 20) == 1  # a gap breaks the run
+    assert consecutive_terms([(0, 10)], 20) == 0
+    assert consecutive_terms([], 5) == 0
+    assert term_limited([(0, 10), (10, 20)], 20, 2)
+    assert not term_limited([(0, 10), (10, 20)], 20, 3)
+    assert not term_limited([(0, 10), (10, 20)], 20, None)

@@ -24,7 +24,11 @@ from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
 from consentir.decisions import reviews
 from consentir.decisions import routes as decision_routes
+from consentir.elections import routes as election_routes
 from consentir.mail import MailSettings, mail_settings_from_env
+from consentir.mandates import api as mandate_api
+from consentir.mandates import register as mandate_register
+from consentir.mandates import reminders as term_reminders
 from consentir.mandates import routes as mandate_routes
 from consentir.meetings import routes as meeting_routes
 from consentir.notifications import mailer
@@ -45,6 +49,7 @@ MAIL_INTERVAL = 2.0  # seconds between two looks at the email outbox, per worker
 DEADLINE_INTERVAL = 5.0  # seconds between two looks at round deadlines, per worker
 NOTIFY_INTERVAL = 10.0  # seconds between two looks at notifications to email, per worker
 REVIEW_INTERVAL = 600.0  # seconds between two looks at decisions due for review, per worker
+TERM_INTERVAL = 600.0  # seconds between two looks at terms ending soon, per worker
 PURGE_INTERVAL = 600.0  # seconds between two purges of old idempotency keys, per worker
 
 
@@ -81,6 +86,7 @@ def _background(
                     lambda: mailer.send_due(pool, templates, settings.public_url,
                                             settings.secret_key or "")),
         tasks.every("reviews", REVIEW_INTERVAL, stop, lambda: reviews.announce_due(pool)),
+        tasks.every("term reminders", TERM_INTERVAL, stop, lambda: term_reminders.send_due(pool)),
         tasks.every("idempotency purge", PURGE_INTERVAL, stop, lambda: idempotency.purge(pool)),
     )  # fmt: skip
     return [asyncio.create_task(loop) for loop in loops]
@@ -153,6 +159,9 @@ def create_app(
         *decision_routes.routes,
         *meeting_routes.routes,
         *mandate_routes.routes,
+        *election_routes.routes,
+        *mandate_register.routes,
+        *mandate_api.routes,
         *notification_routes.routes,
         *streams.routes,
     ]

@@ -15,6 +15,9 @@ STAGES = {
     "react": N_("Reactions"),
     "object": N_("Objections"),
     "integrate": N_("Integration"),
+    "nominate": N_("Nominations"),
+    "reasons": N_("Reasons round"),
+    "change": N_("Change round"),
     "adopted": N_("Adopted"),
     "withdrawn": N_("Withdrawn"),
     "rejected": N_("Closed without consent"),
@@ -37,6 +40,7 @@ ROUND_KINDS = {
     "clarify": N_("Clarifying round"),
     "react": N_("Reaction round"),
     "object": N_("Objection round"),
+    "nominate": N_("Nominations round"),
 }
 OUTCOMES = {
     "adopted": N_("adopted"),
@@ -44,6 +48,7 @@ OUTCOMES = {
     "advanced": N_("moved on to the next stage"),
     "restarted": N_("restarted on a new version"),
     "ended": N_("ended"),
+    "declined": N_("the person proposed declined"),
 }
 OBJECTION_STATUSES = {
     "raised": N_("raised, to be judged"),
@@ -72,6 +77,9 @@ NEXT_STEPS = {
     "close-round": N_("Close the objection round."),
     "publish": N_("Publish a new version that answers the valid objections."),
     "open-object-round": N_("Open the objection round on the new version."),
+    "nominate": N_("Nominate the person you think fits the role, or pass, with your reason."),
+    "reveal": N_("Everyone has nominated: reveal the nominations."),
+    "propose-holder": N_("Propose a holder, with your reasons, and open the consent round."),
 }
 
 # A step of this person's that cannot be taken yet, named before what it waits for.
@@ -84,6 +92,8 @@ WAITING_STEPS = {
     "judge": N_("Judging the objection"),
     "close-round": N_("Closing the objection round"),
     "open-object-round": N_("Opening the objection round"),
+    "reveal": N_("Revealing the nominations"),
+    "propose-holder": N_("Proposing a holder"),
 }
 
 # What each kind of step waiting on the dashboard asks of the person (store.Awaiting.kind;
@@ -103,6 +113,9 @@ WAITING_KINDS = {
     "run": N_("a meeting you run"),
     "meeting": N_("a meeting you are invited to"),
     "review": N_("decision to review"),
+    "nominate": N_("an election: nominate someone, or pass"),
+    "reveal": N_("everyone has nominated: reveal the nominations"),
+    "propose": N_("an election: propose a holder"),
 }
 
 # For templates: every label table under one name each.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -30,7 +30,10 @@ from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
 from consentir.consent.store import Content
 from consentir.db import Connection
 from consentir.decisions import store as decisions
+from consentir.elections import store as elections
+from consentir.elections.rules import by_nominee
 from consentir.errors import N_, DomainError
+from consentir.mandates.rules import Term
 from consentir.mandates.store import RoleText
 from consentir.markdown import render as render_markdown
 from consentir.spaces.routes import space_page
@@ -63,7 +66,7 @@ def actor_of(here: SpaceView, me: User) -> Actor:
 Verb = Literal[
     "submit", "ask", "answer", "advance", "react", "publish", "position", "judge",
     "withdraw-objection", "confirm", "open-object-round", "close-round", "deadline",
-    "withdraw", "close",
+    "withdraw", "close", "nominate", "reveal", "open-change-round", "propose-holder",
 ]  # fmt: skip
 VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 
@@ -88,6 +91,11 @@ class ActionIn(boundary.Input, kw_only=True):
     objection_id: boundary.Id | None = None  # judge, withdraw-objection, confirm
     verdict: Literal["valid", "not_valid"] | None = None  # judge
     deadline: datetime | None = None  # deadline (none: remove it)
+    # An election: whom a nomination names (`passed`: nobody), whom the facilitator proposes,
+    # and the term they would serve (empty: the one proposed so far).
+    nominee: boundary.Id | None = None
+    first: date | None = None
+    last: date | None = None
     # The proposal's revision the step was decided on: required by the steps that move the
     # process (rules.MOVING_ACTIONS); a stale one is refused with `stale_state`.
     revision: boundary.Int32 | None = None
@@ -169,7 +177,40 @@ def _build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Ac
             return rules.Withdraw(seen), Content()
         case "close":
             return rules.CloseWithoutConsent(form.reason.strip(), seen), Content()
+        case "nominate":
+            if not form.passed:
+                _required(form.nominee, "nominee")
+            _required(form.reason, "reason")
+            nominee = None if form.passed else form.nominee
+            return rules.Nominate(nominee, form.reason.strip()), Content()
+        case "reveal":
+            return rules.Reveal(now, seen), Content()
+        case "open-change-round":
+            return rules.OpenChangeRound(seen), Content()
+        case "propose-holder":
+            _required(form.nominee, "nominee")
+            _required(form.reason, "reason")
+            assert form.nominee is not None
+            return rules.ProposeHolder(form.nominee, form.reason.strip(), seen), Content(
+                term=_term(form.first, form.last)
+            )
     raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+
+
+TERM_ORDER = N_("The last day comes after the first.")
+
+
+def _term(first: date | None, last: date | None) -> Term | None:
+    """The term a proposed holder would serve, when the facilitator adjusts it: both days,
+    or neither (the term proposed so far)."""
+    if first is None and last is None:
+        return None
+    _required(first, "first")
+    _required(last, "last")
+    assert first is not None and last is not None
+    if last < first:
+        raise DomainError("term_order", TERM_ORDER, field="last")
+    return Term(first, last + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -413,8 +454,10 @@ async def proposal_context(
     message = None
     if error is not None:
         message = gettext(error.message) % error.params if error.params else gettext(error.message)
+    election = await _election(conn, state, proposal_id, me)
     return dict(
-        **labels.CONTEXT, steps=rules.STEPS, new_key=_new_key,
+        **labels.CONTEXT, new_key=_new_key, election=election,
+        steps=rules.ELECTION_STEPS if election else rules.STEPS,
         base=f"/s/{here.space.slug}/proposals/{proposal_id}",
         proposal=loaded.head, state=state, detail=found, current=current,
         current_html=render_markdown(current["body"]),
@@ -425,6 +468,32 @@ async def proposal_context(
         objections=found.visible_objections(here.space.hide_positions, actor),
         words=labels.words(),
     )  # fmt: skip
+
+
+async def _election(
+    conn: Connection, state: rules.Proposal, proposal_id: int, me: User
+) -> dict[str, Any] | None:
+    """An election's part of the page: what it is about, and the nominations as the rules
+    let this viewer see them (sealed: only their own, until revealed)."""
+    if state.ballot is None:
+        return None
+    found = await elections.election(conn, proposal_id)
+    assert found is not None
+    sealed = state.stage in (rules.Stage.DRAFT, rules.Stage.NOMINATE)
+    current = [c for c in found.nominations if c.current and (not sealed or c.voter_id == me.id)]
+    names = dict(found.eligible)
+    return {
+        "about": found,
+        "sealed": sealed,
+        "mine": next((c for c in found.nominations if c.current and c.voter_id == me.id), None),
+        "groups": by_nominee(current, lambda c: c.nominee_id),
+        "earlier": [] if sealed else [c for c in found.nominations if not c.current],
+        "choices": [
+            (pid, name) for pid, name in found.eligible if pid not in state.ballot.declined
+        ],
+        "declined": [names.get(pid, "?") for pid in sorted(state.ballot.declined)],
+        "is_nominee": state.ballot.nominee == me.id,
+    }
 
 
 def _new_key() -> str:
@@ -835,6 +904,25 @@ class CloseIn(boundary.Input, kw_only=True):
     reason: Text = ""
 
 
+class NominateIn(boundary.Input, kw_only=True):
+    """An election: name a person (`nominee`), or pass (`passed`), with a reason."""
+
+    reason: Said
+    nominee: boundary.Id | None = None
+    passed: bool = False
+
+
+class ProposeHolderIn(boundary.Input, kw_only=True):
+    """An election: the person proposed, the reasons, and optionally the term adjusted
+    (`first` and `last` days, both or neither)."""
+
+    nominee: boundary.Id
+    reason: Said
+    revision: Revision
+    first: date | None = None
+    last: date | None = None
+
+
 STEPS_API: dict[str, tuple[type[boundary.Input], str]] = {
     "submit": (SubmitIn, "Submit a draft to the group (its proposer)"),
     "ask": (AskIn, "Ask a clarifying question"),
@@ -851,6 +939,10 @@ STEPS_API: dict[str, tuple[type[boundary.Input], str]] = {
     "deadline": (DeadlineIn, "Set or remove the open round's deadline (a facilitator)"),
     "withdraw": (RevisionIn, "Withdraw the proposal (its proposer)"),
     "close": (CloseIn, "Close without consent (a facilitator)"),
+    "nominate": (NominateIn, "An election: nominate someone, or pass (sealed until revealed)"),
+    "reveal": (RevisionIn, "An election: reveal the nominations (a facilitator)"),
+    "open-change-round": (RevisionIn, "An election: open the change round (a facilitator)"),
+    "propose-holder": (ProposeHolderIn, "An election: propose a holder (a facilitator)"),
 }
 
 

@@ -1,9 +1,12 @@
 """The consent process as a pure state machine: no I/O, no clock, no database.
 
 A proposal goes draft → clarify → react → object ⇄ integrate → adopted | withdrawn |
-rejected (closed without consent). `step(proposal, actor, action)` either refuses the
-action with a RuleViolation naming its rule, or returns the proposal's next state and the
-effects the store must write (a round opened, a position kept, an objection raised…).
+rejected (closed without consent). An election (a proposal of kind "election", with a
+`ballot`: elections/rules.py) goes draft → nominate → reasons → change → object ⇄ integrate:
+its versions each propose a holder, and its adoption grants the mandate.
+`step(proposal, actor, action)` either refuses the action with a RuleViolation naming its
+rule, or returns the proposal's next state and the effects the store must write (a round
+opened, a position kept, an objection raised…).
 The store loads the state, asks `step`, and persists the effects in one transaction; the
 property tests drive `step` through thousands of random sequences.
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from consentir.elections.rules import Ballot, Nomination
 from consentir.errors import N_, DomainError
 
 
@@ -28,6 +32,10 @@ class Stage(StrEnum):
     REACT = "react"
     OBJECT = "object"
     INTEGRATE = "integrate"
+    # An election's stages before its consent round (elections/rules.py).
+    NOMINATE = "nominate"  # nominations, sealed
+    REASONS = "reasons"  # revealed, each with its reason
+    CHANGE = "change"  # anyone may move their nomination
     ADOPTED = "adopted"
     WITHDRAWN = "withdrawn"
     REJECTED = "rejected"  # closed without consent
@@ -40,18 +48,25 @@ class Stage(StrEnum):
 CLOSED_STAGES = frozenset({Stage.ADOPTED, Stage.WITHDRAWN, Stage.REJECTED})
 # The stepper shows these, in order; the object ⇄ integrate loop counts as one step each.
 STEPS = (Stage.DRAFT, Stage.CLARIFY, Stage.REACT, Stage.OBJECT, Stage.INTEGRATE)
+ELECTION_STEPS = (
+    Stage.DRAFT, Stage.NOMINATE, Stage.REASONS, Stage.CHANGE, Stage.OBJECT, Stage.INTEGRATE,
+)  # fmt: skip
+# The election's stages where its nominations round is open.
+NOMINATION_STAGES = frozenset({Stage.NOMINATE, Stage.REASONS, Stage.CHANGE})
 
 
 class RoundKind(StrEnum):
     CLARIFY = "clarify"
     REACT = "react"
     OBJECT = "object"
+    NOMINATE = "nominate"  # an election's nominations (open from nominate to change)
 
 
 ROUND_OF_STAGE = {
     Stage.CLARIFY: RoundKind.CLARIFY,
     Stage.REACT: RoundKind.REACT,
     Stage.OBJECT: RoundKind.OBJECT,
+    Stage.NOMINATE: RoundKind.NOMINATE,
 }
 
 
@@ -78,6 +93,7 @@ class Outcome(StrEnum):
     ADVANCED = "advanced"  # a clarify or react round ended; the next stage began
     RESTARTED = "restarted"  # the text changed during an object round
     ENDED = "ended"  # the proposal was withdrawn or closed without consent
+    DECLINED = "declined"  # an election's person proposed said no: propose someone else
 
 
 # --- state --------------------------------------------------------------------------------
@@ -152,6 +168,8 @@ class Proposal:
     # Who is recorded present (in the room or remotely) at a meeting of the space open now:
     # only for them may a facilitator record a position on their behalf.
     present: frozenset[int] = frozenset()
+    # An election's own part (None for any other proposal).
+    ballot: Ballot | None = None
 
     def objection(self, objection_id: int) -> Objection:
         for objection in self.objections:
@@ -174,9 +192,12 @@ class EditDraft:
 
 @dataclass(frozen=True)
 class Submit:
-    """Draft → clarify. `eligible`: who may take part now (the proposer is left out)."""
+    """Draft → clarify. `eligible`: who may take part now (the proposer is left out).
+    An election: draft → nominate, with everyone on the list (the proposer too), and
+    `nominable`, who may be nominated (eligibility and term limits checked now)."""
 
     eligible: frozenset[int]
+    nominable: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -282,6 +303,41 @@ class CloseWithoutConsent:
     seen: int | None = None
 
 
+@dataclass(frozen=True)
+class Nominate:
+    """An election: a person on the list nominates `nominee` (None: passes), with a reason;
+    in the change round, a moved nomination."""
+
+    nominee: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """An election: the facilitator reveals the nominations, once everyone has answered or
+    the round's deadline has passed (the deadline task reveals them then)."""
+
+    now: datetime
+    seen: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenChangeRound:
+    seen: int | None = None
+
+
+@dataclass(frozen=True)
+class ProposeHolder:
+    """An election: the facilitator proposes a holder, with reasons; a new version names
+    them (and the term) and the consent round opens on it. In the integrate stage, after a
+    valid objection or the person's refusal, it proposes again (someone else, or the same
+    person with the term adjusted)."""
+
+    nominee: int
+    reason: str
+    seen: int | None = None
+
+
 Action = (
     EditDraft
     | Submit
@@ -300,6 +356,10 @@ Action = (
     | DeadlinePassed
     | Withdraw
     | CloseWithoutConsent
+    | Nominate
+    | Reveal
+    | OpenChangeRound
+    | ProposeHolder
 )
 
 
@@ -358,6 +418,13 @@ class Adopted:
     version: int
 
 
+@dataclass(frozen=True)
+class NominationKept:
+    voter: int
+    nominee: int | None
+    changed: bool  # moved in the change round
+
+
 # The steps that move the process: each carries the revision it was decided on. The web
 # layer requires it from every form and API call; only the deadline task (which decides on
 # the state it has locked) and the rules' own probes leave it out.
@@ -369,6 +436,9 @@ MovingAction = (
     | CloseRound
     | Withdraw
     | CloseWithoutConsent
+    | Reveal
+    | OpenChangeRound
+    | ProposeHolder
 )
 MOVING_ACTIONS = (
     Advance,
@@ -378,6 +448,9 @@ MOVING_ACTIONS = (
     CloseRound,
     Withdraw,
     CloseWithoutConsent,
+    Reveal,
+    OpenChangeRound,
+    ProposeHolder,
 )
 
 
@@ -390,6 +463,7 @@ Effect = (
     | ObjectionRaised
     | ObjectionChanged
     | Adopted
+    | NominationKept
 )
 
 
@@ -438,6 +512,12 @@ class Rule(StrEnum):
     STALE_STATE = "stale_state"
     NOT_PRESENT = "on_behalf_not_present"
     ON_BEHALF_LIFTS = "on_behalf_cannot_lift_objection"
+    NOT_AN_ELECTION = "not_an_election"
+    ELECTION_STEP = "election_step"
+    NOMINATIONS_SEALED = "nominations_missing"
+    NOMINEE_NOT_ELIGIBLE = "nominee_not_eligible"
+    NOMINEE_DECLINED = "nominee_declined"
+    NOMINEE_ANSWERS_LAST = "nominee_answers_last"
 
 
 MESSAGES: dict[Rule, str] = {
@@ -492,6 +572,23 @@ MESSAGES: dict[Rule, str] = {
     Rule.ON_BEHALF_LIFTS: N_(
         "Only the objector can lift their objection: they give their position themselves."
     ),
+    Rule.NOT_AN_ELECTION: N_("This step belongs to elections only."),
+    Rule.ELECTION_STEP: N_(
+        "In an election, a facilitator proposes a holder: that publishes the new version and"
+        " opens the consent round."
+    ),
+    Rule.NOMINATIONS_SEALED: N_(
+        "Nominations stay sealed until everyone on the list has answered or the deadline has"
+        " passed."
+    ),
+    Rule.NOMINEE_NOT_ELIGIBLE: N_(
+        "This person cannot be chosen for this role: not a member who may act here, or past"
+        " the role's limit of consecutive terms."
+    ),
+    Rule.NOMINEE_DECLINED: N_("This person declined in an earlier round: propose someone else."),
+    Rule.NOMINEE_ANSWERS_LAST: N_(
+        "The person proposed answers last, once everyone else on the list has."
+    ),
 }
 
 _STATUS: dict[Rule, int] = {
@@ -509,6 +606,8 @@ _STATUS: dict[Rule, int] = {
     Rule.VERSION_ANSWERS_NOTHING: 422,
     Rule.VERSION_ANSWERS_INVALID: 422,
     Rule.DEADLINE_PAST: 422,
+    Rule.NOMINEE_NOT_ELIGIBLE: 422,
+    Rule.NOMINEE_DECLINED: 422,
 }
 
 # The form field a refusal concerns, so the page shows it next to that field.
@@ -517,6 +616,8 @@ _FIELD: dict[Rule, str] = {
     Rule.VERSION_ANSWERS_NOTHING: "answers",
     Rule.VERSION_ANSWERS_INVALID: "answers",
     Rule.DEADLINE_PAST: "deadline",
+    Rule.NOMINEE_NOT_ELIGIBLE: "nominee",
+    Rule.NOMINEE_DECLINED: "nominee",
 }
 
 
@@ -582,13 +683,16 @@ _STAGE_OF_ROUND = {kind: stage for stage, kind in ROUND_OF_STAGE.items()}
 
 
 def _participant(proposal: Proposal, actor: Actor, round_: Round) -> None:
-    _require(actor.user_id != proposal.proposer, Rule.PROPOSER_ASKS)
+    # The proposer listens; in an election, the facilitator who opened it is on the list.
+    _require(actor.user_id != proposal.proposer or proposal.ballot is not None,
+             Rule.PROPOSER_ASKS)  # fmt: skip
     _require(actor.may_participate, Rule.NOT_PARTICIPANT)
     _require(actor.user_id in round_.eligible, Rule.NOT_ELIGIBLE)
 
 
 def _open_round(proposal: Proposal, kind: RoundKind, eligible: frozenset[int]) -> Step:
-    eligible = eligible - {proposal.proposer}
+    if proposal.ballot is None:
+        eligible = eligible - {proposal.proposer}
     _require(bool(eligible), Rule.NOBODY_ELIGIBLE)
     stage = _STAGE_OF_ROUND[kind]
     opened = Round(kind=kind, version=proposal.version, eligible=eligible)
@@ -667,6 +771,8 @@ def _step(proposal: Proposal, actor: Actor, action: Action) -> Step:
                 _facilitator(actor)
             else:
                 _proposer(proposal, actor)
+            if proposal.ballot is not None:
+                return _open_nominations(proposal, eligible, action.nominable)
             return _open_round(proposal, RoundKind.CLARIFY, eligible)
         case AskQuestion():
             round_ = _round(proposal, RoundKind.CLARIFY)
@@ -728,6 +834,7 @@ def _step(proposal: Proposal, actor: Actor, action: Action) -> Step:
         case OpenObjectRound(eligible=eligible):
             _open(proposal)
             _facilitator(actor)
+            _require(proposal.ballot is None, Rule.ELECTION_STEP)
             _require(proposal.stage is Stage.INTEGRATE, Rule.WRONG_STAGE)
             unanswered = [o for o in proposal.open_valid_objections if o.answered_in is None]
             _require(not unanswered, Rule.UNANSWERED_OBJECTIONS)
@@ -766,7 +873,117 @@ def _step(proposal: Proposal, actor: Actor, action: Action) -> Step:
             _require(proposal.stage is not Stage.DRAFT, Rule.WRONG_STAGE)
             _require(bool(reason.strip()), Rule.REASON_REQUIRED)
             return _end(proposal, Stage.REJECTED)
+        case Nominate():
+            return _nominate(proposal, actor, action)
+        case Reveal(now=now):
+            _ballot(proposal)
+            _facilitator(actor)
+            return _reveal(proposal, now)
+        case OpenChangeRound():
+            _ballot(proposal)
+            _facilitator(actor)
+            _require(proposal.stage is Stage.REASONS, Rule.WRONG_STAGE)
+            return Step(replace(proposal, stage=Stage.CHANGE), (StageChanged(Stage.CHANGE),))
+        case ProposeHolder():
+            return _propose_holder(proposal, actor, action)
     raise AssertionError(f"unknown action {action!r}")  # pragma: no cover
+
+
+# --- an election's own steps (elections/rules.py holds its part of the state) -------------
+
+
+def _ballot(proposal: Proposal) -> Ballot:
+    _open(proposal)
+    _require(proposal.ballot is not None, Rule.NOT_AN_ELECTION)
+    assert proposal.ballot is not None
+    return proposal.ballot
+
+
+def _open_nominations(
+    proposal: Proposal, eligible: frozenset[int], nominable: frozenset[int]
+) -> Step:
+    """Draft → nominate: the list is frozen (who nominates, and answers the consent rounds),
+    and so is who may be nominated."""
+    assert proposal.ballot is not None
+    ballot = replace(proposal.ballot, participants=eligible, eligible=nominable)
+    opened = _open_round(replace(proposal, ballot=ballot), RoundKind.NOMINATE, eligible)
+    return opened
+
+
+def _nominate(proposal: Proposal, actor: Actor, action: Nominate) -> Step:
+    ballot = _ballot(proposal)
+    _require(proposal.stage in (Stage.NOMINATE, Stage.CHANGE), Rule.WRONG_STAGE)
+    round_ = proposal.round
+    _require(round_ is not None and round_.kind is RoundKind.NOMINATE, Rule.NO_OPEN_ROUND)
+    assert round_ is not None
+    _participant(proposal, actor, round_)
+    _require(bool(action.reason.strip()), Rule.REASON_REQUIRED)
+    _require(action.nominee is None or action.nominee in ballot.eligible,
+             Rule.NOMINEE_NOT_ELIGIBLE)  # fmt: skip
+    who, changed = actor.user_id, proposal.stage is Stage.CHANGE
+    kept = Nomination(who, action.nominee, action.reason, changed)
+    nominations = (*(n for n in ballot.nominations if n.voter != who), kept)
+    answer = "passed" if action.nominee is None else "nominated"
+    answers = (*((u, a) for u, a in round_.answers if u != who), (who, answer))
+    return Step(
+        replace(proposal, ballot=replace(ballot, nominations=nominations),
+                round=replace(round_, answers=answers)),
+        (NominationKept(who, action.nominee, changed),),
+    )  # fmt: skip
+
+
+def _reveal(proposal: Proposal, now: datetime) -> Step:
+    """Nominate → reasons: once everyone has answered, or the deadline has passed."""
+    _require(proposal.stage is Stage.NOMINATE, Rule.WRONG_STAGE)
+    round_ = proposal.round
+    _require(round_ is not None, Rule.NO_OPEN_ROUND)
+    assert round_ is not None
+    deadline_passed = round_.deadline is not None and now >= round_.deadline
+    _require(not round_.missing or deadline_passed, Rule.NOMINATIONS_SEALED)
+    return Step(replace(proposal, stage=Stage.REASONS), (StageChanged(Stage.REASONS),))
+
+
+def _propose_holder(proposal: Proposal, actor: Actor, action: ProposeHolder) -> Step:
+    """A new version proposes `nominee`, answering every objection still open (the person
+    who declined, or a valid objection to the last proposal), and the consent round opens
+    on it with the frozen list and the person proposed."""
+    ballot = _ballot(proposal)
+    _facilitator(actor)
+    _require(proposal.stage in (Stage.REASONS, Stage.CHANGE, Stage.INTEGRATE), Rule.WRONG_STAGE)
+    _require(bool(action.reason.strip()), Rule.REASON_REQUIRED)
+    _require(action.nominee in ballot.eligible, Rule.NOMINEE_NOT_ELIGIBLE)
+    _require(action.nominee not in ballot.declined, Rule.NOMINEE_DECLINED)
+    effects: list[Effect] = []
+    if proposal.round is not None:  # the nominations round ends
+        effects.append(RoundClosed(Outcome.ADVANCED))
+    number = proposal.version + 1
+    still_open = [o for o in proposal.objections if o.status in OPEN_OBJECTION]
+    effects.append(VersionPublished(number, frozenset(o.id for o in still_open)))
+    changed = replace(proposal, version=number)
+    for objection in still_open:
+        changed, effect = _set_status(
+            changed, objection, objection.status, number, proposer_confirms=True
+        )
+        effects.append(effect)
+    eligible = ballot.participants | {action.nominee}
+    changed = replace(
+        changed, stage=Stage.OBJECT, round=Round(RoundKind.OBJECT, number, eligible),
+        ballot=replace(ballot, nominee=action.nominee),
+    )  # fmt: skip
+    effects += [StageChanged(Stage.OBJECT), RoundOpened(RoundKind.OBJECT, number, eligible)]
+    return Step(changed, tuple(effects))
+
+
+def _declined(proposal: Proposal, position: PositionKept) -> Step:
+    """The person proposed objects: they decline. The round ends; the facilitator proposes
+    someone else (never them again in this election)."""
+    assert proposal.ballot is not None
+    ballot = replace(proposal.ballot, nominee=None,
+                     declined=proposal.ballot.declined | {position.person})  # fmt: skip
+    return Step(
+        replace(proposal, stage=Stage.INTEGRATE, round=None, ballot=ballot),
+        (position, RoundClosed(Outcome.DECLINED), StageChanged(Stage.INTEGRATE)),
+    )
 
 
 def _advance(proposal: Proposal, eligible: frozenset[int], closed: RoundClosed) -> Step:
@@ -784,6 +1001,7 @@ def _advance(proposal: Proposal, eligible: frozenset[int], closed: RoundClosed) 
 
 def _publish(proposal: Proposal, actor: Actor, answers: frozenset[int]) -> Step:
     _open(proposal)
+    _require(proposal.ballot is None, Rule.ELECTION_STEP)
     _proposer(proposal, actor)
     _require(proposal.stage is not Stage.DRAFT, Rule.WRONG_STAGE)  # a draft is edited
     number = proposal.version + 1
@@ -830,6 +1048,10 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
         _participant(proposal, actor, round_)
     _require(action.person in round_.eligible, Rule.NOT_ELIGIBLE)
     _require(action.version == proposal.version, Rule.STALE_VERSION)
+    ballot = proposal.ballot
+    nominee = ballot is not None and action.person == ballot.nominee
+    if nominee and ballot is not None and ballot.nominee_last:
+        _require(not round_.missing - {action.person}, Rule.NOMINEE_ANSWERS_LAST)
     _require(
         action.stance is not Stance.OBJECTION or bool(action.reason.strip()), Rule.REASON_REQUIRED
     )
@@ -844,7 +1066,10 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
     changed = replace(
         proposal, round=replace(round_, answers=(*answers, (action.person, action.stance.value)))
     )
-    effects: list[Effect] = [PositionKept(action.person, action.stance, action.version, on_behalf)]
+    kept = PositionKept(action.person, action.stance, action.version, on_behalf)
+    if nominee and action.stance is Stance.OBJECTION:
+        return _declined(proposal, kept)
+    effects: list[Effect] = [kept]
     mine = [
         o for o in changed.objections if o.objector == action.person and o.status in OPEN_OBJECTION
     ]
@@ -873,6 +1098,8 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
 def _close_object_round(
     proposal: Proposal, round_: Round, now: datetime, *, silent: frozenset[int] = frozenset()
 ) -> Step:
+    if proposal.ballot is not None:  # nobody takes a mandate by silence
+        _require(proposal.ballot.nominee not in round_.missing, Rule.POSITIONS_MISSING)
     if round_.missing - silent:
         deadline_passed = round_.deadline is not None and now >= round_.deadline
         _require(deadline_passed and proposal.silence_is_consent, Rule.POSITIONS_MISSING)
@@ -908,6 +1135,8 @@ def _deadline(proposal: Proposal, actor: Actor, now: datetime, eligible: frozens
     _require(round_.deadline is not None and now >= round_.deadline, Rule.DEADLINE_NOT_REACHED)
     if round_.kind is RoundKind.OBJECT:
         return _close_object_round(proposal, round_, now)
+    if round_.kind is RoundKind.NOMINATE:  # the nominations are revealed
+        return _reveal(proposal, now)
     return _advance(proposal, eligible, RoundClosed(Outcome.ADVANCED))
 
 
@@ -960,6 +1189,8 @@ _NOT_MINE = frozenset(
         # (the next object round opens without a new version).
         Rule.VERSION_ANSWERS_NOTHING,
         Rule.VERSION_ANSWERS_INVALID,
+        Rule.NOT_AN_ELECTION,
+        Rule.ELECTION_STEP,
     }
 )
 
@@ -1011,14 +1242,25 @@ def _candidates(proposal: Proposal, actor: Actor, now: datetime) -> list[tuple[s
         ("withdraw", Withdraw(seen)),
         ("close", CloseWithoutConsent("-", seen)),
     ]
+    if proposal.ballot is not None:
+        ballot = proposal.ballot
+        anyone = min(ballot.eligible - ballot.declined, default=0)
+        found += [
+            ("nominate", Nominate(None, "-")),
+            ("reveal", Reveal(now, seen)),
+            ("open-change-round", OpenChangeRound(seen)),
+            ("propose-holder", ProposeHolder(anyone, "-", seen)),
+        ]
     return found
 
 
 def _waits(proposal: Proposal, rule: Rule) -> tuple[frozenset[int], bool]:
     """Whom a blocked step waits for: people by id, or a facilitator."""
     round_ = proposal.round
-    if rule is Rule.POSITIONS_MISSING and round_ is not None:
+    if rule in (Rule.POSITIONS_MISSING, Rule.NOMINATIONS_SEALED) and round_ is not None:
         return round_.missing, False
+    if rule is Rule.NOMINEE_ANSWERS_LAST and round_ is not None and proposal.ballot:
+        return round_.missing - {proposal.ballot.nominee or 0}, False
     if rule in (
         Rule.QUESTIONS_UNANSWERED,
         Rule.UNANSWERED_OBJECTIONS,
@@ -1038,7 +1280,10 @@ _MAIN = {
     Stage.CLARIFY: ("answer", "ask", "advance"),
     Stage.REACT: ("react", "advance"),
     Stage.OBJECT: ("confirm", "position", "judge", "close-round"),
-    Stage.INTEGRATE: ("publish", "confirm", "judge", "open-object-round"),
+    Stage.INTEGRATE: ("propose-holder", "publish", "confirm", "judge", "open-object-round"),
+    Stage.NOMINATE: ("nominate", "reveal"),
+    Stage.REASONS: ("propose-holder", "open-change-round"),
+    Stage.CHANGE: ("propose-holder", "nominate"),
 }
 
 

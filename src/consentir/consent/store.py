@@ -20,6 +20,7 @@ from consentir.consent.rules import (
     Action,
     Actor,
     Adopted,
+    NominationKept,
     ObjectionChanged,
     ObjectionRaised,
     ObjectionStatus,
@@ -34,8 +35,12 @@ from consentir.consent.rules import (
 )
 from consentir.db import Connection
 from consentir.decisions import store as decisions
+from consentir.elections import store as elections
+from consentir.elections.rules import Ballot, Nomination
+from consentir.elections.store import Described
 from consentir.errors import N_, DomainError
 from consentir.mandates import store as mandates
+from consentir.mandates.rules import Term
 from consentir.mandates.store import RoleText
 from consentir.meetings import store as meetings
 from consentir.notifications import kinds
@@ -78,6 +83,8 @@ class Content:
     supersedes: tuple[str, ...] = ()  # numbers of decisions this proposal replaces
     # A proposal of kind "role": the role's text in this version (mandates/store.py).
     role: RoleText | None = None
+    # An election: the term a proposed holder would serve (None: the current version's).
+    term: Term | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,18 @@ SELECT p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stag
                                  ORDER BY id), '[]')
           FROM objections WHERE proposal_id = p.id) AS objections,
        EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided,
+       p.kind, e.nominee_last, e.eligible AS nominable,
+       (SELECT coalesce(json_agg(json_build_array(n.voter_id, n.nominee_id, n.reason, n.changed)
+                                 ORDER BY n.id), '[]')
+          FROM nominations n WHERE n.proposal_id = p.id AND n.superseded_at IS NULL) AS nominations,
+       (SELECT coalesce(array_agg(rp.user_id), '{}') FROM rounds nr
+          JOIN round_participants rp ON rp.round_id = nr.id
+         WHERE nr.proposal_id = p.id AND nr.kind = 'nominate') AS on_the_list,
+       (SELECT nominee_id FROM proposal_versions
+         WHERE proposal_id = p.id AND number = p.version) AS nominee,
+       (SELECT coalesce(array_agg(dv.nominee_id), '{}') FROM rounds dr
+          JOIN proposal_versions dv ON dv.proposal_id = dr.proposal_id AND dv.number = dr.version
+         WHERE dr.proposal_id = p.id AND dr.outcome = 'declined') AS declined,
        (SELECT coalesce(array_agg(DISTINCT a.user_id), '{}')
           FROM meetings m JOIN attendance a ON a.meeting_id = m.id
          WHERE m.space_id = p.space_id AND m.state = 'open'
@@ -126,8 +145,25 @@ FROM proposals p
 JOIN users u ON u.id = p.proposer_id
 JOIN spaces s ON s.id = p.space_id
 LEFT JOIN rounds r ON r.proposal_id = p.id AND r.closed_at IS NULL
+LEFT JOIN elections e ON e.proposal_id = p.id
 WHERE p.id = $1 AND p.space_id = $2
 """
+
+
+def _ballot(row: Any) -> Ballot | None:
+    """An election's part of the state (elections/rules.py); None for other proposals."""
+    if row["kind"] != "election":
+        return None
+    declined = frozenset(row["declined"])
+    nominee = row["nominee"] if row["nominee"] not in declined else None
+    return Ballot(
+        eligible=frozenset(row["nominable"]),
+        participants=frozenset(row["on_the_list"]),
+        nominations=tuple(Nomination(v, n, r, c) for v, n, r, c in row["nominations"]),
+        nominee=nominee,
+        declined=declined,
+        nominee_last=row["nominee_last"],
+    )
 
 
 def state_from_row(row: Any) -> Loaded:
@@ -135,6 +171,9 @@ def state_from_row(row: Any) -> Loaded:
     round_ = None
     if row["round_id"] is not None:
         answers = [tuple(a) for a in row["positions"]] + [tuple(a) for a in row["reactions"]]
+        if row["round_kind"] == RoundKind.NOMINATE:  # an election's nominations
+            answers = [(v, "passed" if n is None else "nominated")
+                       for v, n, _, _ in row["nominations"]]  # fmt: skip
         round_ = rules.Round(
             kind=RoundKind(row["round_kind"]),
             version=row["round_version"],
@@ -156,6 +195,7 @@ def state_from_row(row: Any) -> Loaded:
         decided=row["decided"],
         revision=row["revision"],
         present=frozenset(row["present"]),
+        ballot=_ballot(row),
     )
     return Loaded(_head(row), state, row["round_id"])
 
@@ -182,13 +222,24 @@ async def load(conn: Connection, space_id: int, proposal_id: int, *, lock: bool 
 
 
 async def create(
-    conn: Connection, space: Space, actor: Actor, content: Content, *, role_id: int | None = None
+    conn: Connection,
+    space: Space,
+    actor: Actor,
+    content: Content,
+    *,
+    role_id: int | None = None,
+    election: Described | None = None,
 ) -> int:
     """A new draft, version 1. With a role text: a proposal to create a role, or to change
-    `role_id` (a role of this space)."""
+    `role_id` (a role of this space). With `election`: an election for a seat of a role
+    (a facilitator describes it)."""
     if not actor.may_participate:
         raise rules.RuleViolation(rules.Rule.NOT_PARTICIPANT)
-    if role_id is not None:
+    if election is not None:
+        if not actor.may_facilitate:
+            raise rules.RuleViolation(rules.Rule.FACILITATOR_ONLY)
+        role_id = election.role_id
+    elif role_id is not None:
         await mandates.role(conn, space.id, role_id)  # of this space, or not found
         if content.role is None:
             raise DomainError("role_text_required", ROLE_TEXT_REQUIRED, field="role")
@@ -198,7 +249,7 @@ async def create(
         space.id,
         actor.user_id,
         content.title,
-        "role" if content.role is not None else "ordinary",
+        "election" if election else "role" if content.role is not None else "ordinary",
         role_id,
     )
     await conn.execute(
@@ -214,6 +265,11 @@ async def create(
         _role_text(content),
     )
     await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
+    if election is not None:
+        nominee_last = await conn.fetchval(
+            "SELECT election_nominee_last FROM spaces WHERE id = $1", space.id
+        )
+        await elections.describe(conn, space.id, proposal_id, election, nominee_last=nominee_last)
     await journal.append(
         conn,
         action="proposal.created",
@@ -274,6 +330,10 @@ _EVENT = {
     rules.DeadlinePassed: "proposal.deadline_passed",
     rules.Withdraw: "proposal.withdrawn",
     rules.CloseWithoutConsent: "proposal.closed_without_consent",
+    rules.Nominate: "election.nominated",
+    rules.Reveal: "election.revealed",
+    rules.OpenChangeRound: "election.change_round_opened",
+    rules.ProposeHolder: "election.holder_proposed",
 }
 
 
@@ -295,6 +355,10 @@ async def act(
         action, (rules.Submit, rules.Advance, rules.OpenObjectRound, rules.DeadlinePassed)
     ):
         action = replace(action, eligible=await _eligible(conn, space.id, proposal_id))
+    if isinstance(action, rules.Submit) and loaded.state.ballot is not None:
+        rules.step(loaded.state, actor, action)  # refused before anything is written
+        nominable = await elections.open_nominations(conn, proposal_id, action.eligible)
+        action = replace(action, nominable=nominable)
     result = rules.step(loaded.state, actor, action)
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
@@ -416,9 +480,25 @@ class _Writer:
                     self.data["decision"] = await decisions.adopt(
                         self.conn, self.space, self.loaded.head, version
                     )
-                    # A role proposal's adoption writes the role, in this transaction.
+                    # A role proposal's adoption writes the role, in this transaction; an
+                    # election's grants the mandate.
                     await mandates.adopt_role(self.conn, self.space.id, self.loaded.head.id)
+                    if self.loaded.state.ballot is not None:
+                        self.data["mandate"] = await elections.elected(
+                            self.conn, self.space.id, self.loaded.head.id, self.actor_id
+                        )
+                case NominationKept():
+                    await self._nomination(effect)
         return self.data
+
+    async def _nomination(self, effect: NominationKept) -> None:
+        reason = self.action.reason if isinstance(self.action, rules.Nominate) else ""
+        self.data["nomination"] = await elections.keep_nomination(
+            self.conn, self.loaded.head.id, self.round_id, effect.voter, effect.nominee, reason,
+            changed=effect.changed,
+        )  # fmt: skip
+        # The journal is readable by the space: a sealed nomination does not name anyone.
+        self.data["changed"] = effect.changed
 
     async def _own_rows(self) -> None:
         """What the action writes that is not a change of state."""
@@ -488,6 +568,10 @@ class _Writer:
             self.data["silent"] = sorted(effect.silent)
 
     async def _stage(self, stage: Stage) -> None:
+        if stage is Stage.REASONS:  # revealed: the nominations' deadline has served
+            await self.conn.execute(
+                "UPDATE rounds SET deadline = NULL WHERE id = $1", self.round_id
+            )
         reason = self.action.reason if isinstance(self.action, rules.CloseWithoutConsent) else None
         await self.conn.execute(
             """UPDATE proposals SET stage = $2,
@@ -530,20 +614,32 @@ class _Writer:
         """The new version, with its title (the current one unless it was changed): the
         proposal's title is its current version's."""
         title = self.content.title or self.loaded.head.title
+        # An election's version proposes a holder: the reasons are its text, the election's
+        # description stays its driver, and the term is carried unless adjusted.
+        proposing = self.action if isinstance(self.action, rules.ProposeHolder) else None
+        term = self.content.term
         await self.conn.execute(
             """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
-                                              author_id, role_text)
-               SELECT $1, $2, $3, $4, $5, $6, $7, coalesce($8, prev.role_text)
+                                              author_id, role_text, nominee_id, term)
+               SELECT $1, $2, $3, coalesce(nullif($4, ''), prev.driver), $5, $6, $7,
+                      coalesce($8, prev.role_text), $9,
+                      CASE WHEN $10::date IS NULL THEN prev.term
+                           ELSE daterange($10::date, $11::date) END
                FROM proposal_versions prev WHERE prev.proposal_id = $1 AND prev.number = $2 - 1""",
             self.loaded.head.id,
             effect.number,
             title,
             self.content.driver,
-            self.content.body,
+            proposing.reason if proposing else self.content.body,
             self.content.note,
             self.actor.user_id,
             _role_text(self.content),
+            proposing.nominee if proposing else None,
+            term.first if term else None,
+            term.after_last if term else None,
         )
+        if proposing:
+            self.data["nominee"] = proposing.nominee
         await self.conn.execute(
             "UPDATE proposals SET version = $2, title = $3 WHERE id = $1",
             self.loaded.head.id,
@@ -850,7 +946,7 @@ async def titles_under_way(
 
 WaitingKind = Literal[
     "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "open",
-    "sign", "meeting", "run", "review",
+    "sign", "meeting", "run", "review", "nominate", "reveal", "propose",
 ]  # fmt: skip
 
 # Where on the proposal page each step is taken: the "what you can do now" box, unless the
@@ -869,7 +965,9 @@ class Awaiting(msgspec.Struct, frozen=True):
     objections of a proposal in integration are answered: the object round may open again,
     in a space I facilitate), sign (my space's current charter), meeting / run (a meeting
     not over I am invited to / I run), review (a decision in force due for review in a space
-    I facilitate)."""
+    I facilitate); in an election: nominate (my nomination, while sealed), reveal (everyone
+    has nominated) and propose (the reasons are heard, or the person proposed declined: a
+    holder to propose), the last two in a space I facilitate."""
 
     kind: WaitingKind
     space_slug: str
@@ -908,8 +1006,11 @@ facilitated AS (
 ),
 items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     -- Open rounds with me on their list: questions welcome (clarify, not my own proposal,
-    -- none asked yet), or my reaction or position still missing.
-    SELECT CASE r.kind WHEN 'clarify' THEN 'ask' ELSE 'answer' END, p.space_id, p.title, p.id,
+    -- none asked yet), my nomination while they are sealed, or my reaction or position
+    -- still missing (in an election, the person proposed once everyone else has answered,
+    -- when they answer last).
+    SELECT CASE r.kind WHEN 'clarify' THEN 'ask' WHEN 'nominate' THEN 'nominate'
+                       ELSE 'answer' END, p.space_id, p.title, p.id,
            NULL::text, r.deadline, NULL::date, p.stage
     FROM round_participants rp
     JOIN rounds r ON r.id = rp.round_id AND r.closed_at IS NULL
@@ -919,6 +1020,20 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                THEN p.proposer_id <> $1
                     AND NOT EXISTS (SELECT 1 FROM questions q
                                     WHERE q.proposal_id = p.id AND q.author_id = $1)
+               WHEN r.kind = 'nominate'
+               THEN p.stage = 'nominate'
+                    AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.proposal_id = p.id
+                                    AND n.voter_id = $1 AND n.superseded_at IS NULL)
+               WHEN p.kind = 'election' AND EXISTS (
+                   SELECT 1 FROM elections e JOIN proposal_versions v
+                     ON v.proposal_id = e.proposal_id AND v.number = r.version
+                   WHERE e.proposal_id = p.id AND e.nominee_last AND v.nominee_id = $1)
+                    AND EXISTS (SELECT 1 FROM round_participants x WHERE x.round_id = r.id
+                                AND x.user_id <> $1
+                                AND NOT EXISTS (SELECT 1 FROM positions y
+                                                WHERE y.round_id = r.id AND y.user_id = x.user_id
+                                                  AND y.superseded_at IS NULL))
+               THEN false
                ELSE NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
                                 AND x.user_id = $1 AND x.superseded_at IS NULL)
                     AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
@@ -931,7 +1046,7 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     CROSS JOIN LATERAL (VALUES
         ('questions', EXISTS (SELECT 1 FROM questions q
                               WHERE q.proposal_id = p.id AND q.answer IS NULL)),
-        ('publish', p.stage = 'integrate'
+        ('publish', p.stage = 'integrate' AND p.kind <> 'election'
                     AND EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
                                 AND o.status = 'valid' AND o.answered_in IS NULL))
     ) AS k (kind, due)
@@ -967,19 +1082,28 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                     AND EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id)
                     AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id
                                     AND q.answer IS NULL), false) AS complete,
-               p.stage = 'integrate'
+               p.stage = 'integrate' AND p.kind <> 'election'
                AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
                                AND o.status = 'valid' AND o.answered_in IS NULL)
                AND (p.version > (SELECT coalesce(max(o.version), 0) FROM objections o
                                  WHERE o.proposal_id = p.id)
                     OR NOT EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
-                                   AND o.status = 'valid')) AS reopen
+                                   AND o.status = 'valid')) AS reopen,
+               p.stage = 'nominate' AND NOT EXISTS (
+                   SELECT 1 FROM round_participants x WHERE x.round_id = r.id
+                   AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.proposal_id = p.id
+                                   AND n.voter_id = x.user_id AND n.superseded_at IS NULL)
+               ) AS nominated,
+               p.stage IN ('reasons', 'change')
+               OR p.stage = 'integrate' AND p.kind = 'election' AS to_propose
     ) AS s
     CROSS JOIN LATERAL (VALUES
         ('judge', s.unjudged),
         ('close', s.complete AND NOT s.unjudged),
         ('overdue', r.overdue_at IS NOT NULL AND NOT s.complete),
-        ('open', s.reopen)
+        ('open', s.reopen),
+        ('reveal', s.nominated),
+        ('propose', s.to_propose AND NOT s.unjudged)
     ) AS k (kind, due)
     WHERE k.due
     UNION ALL
@@ -1021,8 +1145,8 @@ LIMIT $4
 
 # Undated steps in this order (the process's own order, then the rest).
 _KIND_ORDER = [
-    "ask", "answer", "questions", "judge", "close", "overdue", "publish", "confirm", "open",
-    "sign", "run", "meeting", "review",
+    "nominate", "ask", "answer", "questions", "judge", "close", "overdue", "reveal", "propose",
+    "publish", "confirm", "open", "sign", "run", "meeting", "review",
 ]  # fmt: skip
 REVIEW_NOTICE_DAYS = 14  # decisions show as due for review this many days before the date
 

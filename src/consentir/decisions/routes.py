@@ -7,7 +7,7 @@ anyone who may view the space may read its register; facilitators change review 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -32,6 +32,8 @@ from consentir.decisions.search import MAX_QUERY
 from consentir.decisions.store import DecisionRow, Filters
 from consentir.decisions.trail import Trail, decision_trail
 from consentir.errors import N_, DomainError
+from consentir.mandates import register as mandate_register
+from consentir.mandates.register import RoleChoice
 from consentir.markdown import render as render_markdown
 from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, require
@@ -44,7 +46,7 @@ FormData = URLEncodedBody[dict[str, Any]]
 
 STATUS_CHOICES = {"all": N_("all"), **labels.DECISION_STATUSES}
 
-FILTER_FIELDS = ("q", "status", "adopted_from", "adopted_to", "review_before")
+FILTER_FIELDS = ("q", "status", "adopted_from", "adopted_to", "review_before", "role")
 DATE_FIELDS = ("adopted_from", "adopted_to", "review_before")
 BAD_DATE = N_("Enter a date like %(example)s.")
 BAD_STATUS = N_("Choose one of the statuses in the list.")
@@ -63,6 +65,7 @@ class Query(msgspec.Struct, frozen=True):
     adopted_from: str = ""
     adopted_to: str = ""
     review_before: str = ""
+    role: str = ""  # a role's id: the decisions that granted its mandates or adopted its text
 
     def values(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTER_FIELDS}
@@ -80,19 +83,30 @@ class Query(msgspec.Struct, frozen=True):
         return any(v for k, v in self.values().items() if not (k == "status" and v == "all"))
 
 
-def _query(q: str, status: str, adopted_from: str, adopted_to: str, review_before: str) -> Query:
+def _query(
+    q: str, status: str, adopted_from: str, adopted_to: str, review_before: str, role: str = ""
+) -> Query:
     return Query(
         " ".join(q.split())[:MAX_QUERY],
         status.strip(),
         adopted_from.strip(),
         adopted_to.strip(),
         review_before.strip(),
+        role.strip(),
     )
 
 
-def read_filters(query: Query) -> Filters:
-    """The store's Filters, or FormInvalid with one message per faulty field."""
+def read_filters(query: Query, roles: Sequence[RoleChoice] = ()) -> Filters:
+    """The store's Filters, or FormInvalid with one message per faulty field. `roles`: the
+    space's, the chosen one with its decisions (mandates.register.role_choices)."""
     errors: dict[str, str] = {}
+    among: tuple[int, ...] | None = None
+    if query.role:
+        chosen = next((r for r in roles if str(r.id) == query.role), None)
+        if chosen is None:
+            errors["role"] = gettext(mandate_register.BAD_ROLE)
+        else:
+            among = tuple(chosen.decisions)
     status = query.status or "all"
     if status not in STATUS_CHOICES:
         errors["status"] = gettext(BAD_STATUS)
@@ -119,6 +133,7 @@ def read_filters(query: Query) -> Filters:
         adopted_from=start,
         adopted_to=end,
         review_before=days.get("review_before"),
+        among=among,
     )
 
 
@@ -164,11 +179,12 @@ async def register_page(
     adopted_from: FromQuery[str] = "",
     adopted_to: FromQuery[str] = "",
     review_before: FromQuery[str] = "",
+    role: FromQuery[str] = "",
     after: FromQuery[str] = "",
 ) -> Template:
     """The register, newest first, 50 at a time; the same address answers htmx with the
     results region only."""
-    query = _query(q, status, adopted_from, adopted_to, review_before)
+    query = _query(q, status, adopted_from, adopted_to, review_before, role)
     return await _register(request, here, pool, query, after)
 
 
@@ -186,18 +202,21 @@ async def _register(
     rows: list[DecisionRow] = []
     next_cursor: str | None = None
     form = FormInvalid(dict(errors or {}), query.values())
-    if not form.errors:
-        try:
-            filters = read_filters(query)
-            async with pool.acquire() as conn:
+    async with pool.acquire() as conn:
+        roles = await mandate_register.role_choices(
+            conn, here.space.id, mandate_register.role_id(query.role)
+        )
+        if not form.errors:
+            try:
+                filters = read_filters(query, roles)
                 rows, next_cursor = await decisions.register(
                     conn, here.space.id, filters, after=after or None
                 )
-        except FormInvalid as invalid:
-            form, code = invalid, 422
-        except DomainError as error:  # a page address (cursor) that means nothing
-            form, code = field_error(error), error.status
-            form.values = query.values()
+            except FormInvalid as invalid:
+                form, code = invalid, 422
+            except DomainError as error:  # a page address (cursor) that means nothing
+                form, code = field_error(error), error.status
+                form.values = query.values()
     context = {
         "form": form,
         "rows": rows,
@@ -209,6 +228,10 @@ async def _register(
         "csv_url": query.link(f"{base}/export", format="csv"),
         "json_url": query.link(f"{base}/export", format="json"),
         "status_options": [(value, gettext(label)) for value, label in STATUS_CHOICES.items()],
+        "role_options": [
+            ("", gettext(mandate_register.ALL_ROLES)),
+            *((str(r.id), r.name) for r in roles),
+        ],
     }
     status = code if form.errors else 200
     headers = {"Vary": "HX-Request, HX-Request-Type, HX-History-Restore-Request"}
@@ -244,12 +267,18 @@ async def export(
     adopted_from: FromQuery[str] = "",
     adopted_to: FromQuery[str] = "",
     review_before: FromQuery[str] = "",
+    role: FromQuery[str] = "",
 ) -> Response[Any]:
     """All the decisions the filters match, streamed: CSV for a spreadsheet in the reader's
     language, JSON with machine names and UTC times (see `exports`)."""
-    query = _query(q, status, adopted_from, adopted_to, review_before)
+    query = _query(q, status, adopted_from, adopted_to, review_before, role)
+    roles: list[RoleChoice] = []
+    if query.role:
+        async with pool.acquire() as conn:
+            chosen = mandate_register.role_id(query.role)
+            roles = await mandate_register.role_choices(conn, here.space.id, chosen)
     try:
-        filters = read_filters(query)
+        filters = read_filters(query, roles)
     except FormInvalid as invalid:  # the register, with the messages next to the fields
         return await _register(request, here, pool, query, errors=invalid.errors)
     name = f"decisions-{here.space.slug}-{datetime.now(UTC).date().isoformat()}.{format}"

@@ -151,6 +151,7 @@ class Filters(msgspec.Struct, frozen=True):
     adopted_from: date | None = None
     adopted_to: date | None = None
     review_before: date | None = None
+    among: tuple[int, ...] | None = None  # only these decisions (a role's, say); None: all
 
 
 _REGISTER = """
@@ -164,6 +165,7 @@ WHERE space_id = $1
   AND ($5::date IS NULL OR adopted_at < $5::date + 1)
   AND ($6::date IS NULL OR review_on < $6::date)
   AND ($7::timestamptz IS NULL OR (adopted_at, id) < ($7, $8))
+  AND ($11::bigint[] IS NULL OR id = ANY($11::bigint[]))
 ORDER BY adopted_at DESC, id DESC
 LIMIT $10
 """
@@ -192,6 +194,7 @@ async def register(
         ident,
         full_text,
         limit + 1,
+        None if filters.among is None else list(filters.among),
     )
     page = [DecisionRow(**dict(r)) for r in rows[:limit]]
     following = keyset.encode(page[-1].adopted_at, page[-1].id) if len(rows) > limit else None

@@ -20,12 +20,14 @@ from litestar.response import Redirect, Template
 
 from consentir import db
 from consentir.accounts.store import User
+from consentir.consent.labels import STAGES
+from consentir.elections import store as election_store
 from consentir.errors import N_, DomainError
 from consentir.mandates import rules, store
 from consentir.mandates.rules import EndReason
 from consentir.mandates.store import Held, Role
 from consentir.spaces.routes import space_page
-from consentir.spaces.rules import Action, require
+from consentir.spaces.rules import Action, allowed, require
 from consentir.spaces.store import SpaceView
 from consentir.web import boundary, i18n, idempotency
 from consentir.web.forms import FormInvalid, parse_form
@@ -94,7 +96,9 @@ async def role_page(
     async with pool.acquire() as conn:
         role = await store.role(conn, here.space.id, role_id)
         mandates = await store.holders(conn, here.space.id, role_id)
+        elections = await election_store.under_way(conn, here.space.id, role_id)
     day = today()
+    facilitates = allowed(here.standing, Action.FACILITATE)
     groups: dict[str, list[Held]] = {"current": [], "future": [], "past": []}
     for held in mandates:
         groups[when(held, day)].append(held)
@@ -104,6 +108,8 @@ async def role_page(
         "mandates/role.html", here, role=role, seats=seats_today(role, mandates, day),
         current=groups["current"], future=groups["future"], past=groups["past"],
         end_reasons=END_REASONS, today=day, recorded=bool(recorded),
+        elections=[e for e in elections if e.stage != "draft" or facilitates],
+        facilitates=facilitates, stage_names=STAGES,
     )  # fmt: skip
 
 

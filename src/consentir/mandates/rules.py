@@ -104,3 +104,16 @@ def conflict(term: Term, others: list[Mandate]) -> Mandate | None:
     """The mandate whose running term overlaps `term`, if any (the earliest)."""
     found = [m for m in others if not m.term.empty and m.term.overlaps(term)]
     return min(found, key=lambda m: m.term.first) if found else None
+
+
+def default_term(seat: list[Mandate], months: int, today: date) -> Term:
+    """An election's proposed term by default: from the day after the last day of whoever
+    holds the seat (now or next); for a seat left early, the rest of that term; for a seat
+    never held, `months` from today."""
+    running = [m for m in seat if not m.term.empty and m.term.after_last > today]
+    if running:
+        return term_of(max(m.term.after_last for m in running), months)
+    left = [m for m in seat if m.ended_on is not None and m.granted.after_last > today]
+    if left:
+        return Term(today, max(m.granted.after_last for m in left))
+    return term_of(today, months)

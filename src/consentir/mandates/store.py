@@ -252,7 +252,10 @@ async def grant(
                 decision_id, election_id,
             )  # fmt: skip
     except asyncpg.ExclusionViolationError as refused:
-        raise await _overlap(conn, refused, role_id, seat, holder_id, term) from None
+        by_holder = refused.constraint_name == "mandates_one_seat_per_person"
+        refusal = await _overlap(conn, by_holder, role_id, seat, holder_id, term)
+        assert refusal is not None, "PostgreSQL saw an overlap the rows do not show"
+        raise refusal from None
     await journal.append(
         conn, action="mandate.granted", subject_type="mandate", subject_id=mandate_id,
         space_id=space_id, actor_id=actor_id,
@@ -263,24 +266,27 @@ async def grant(
     return mandate_id
 
 
+async def check_free(conn: Connection, role_id: int, seat: int, term: Term) -> None:
+    """Refuse in words, before anything is written, a term on a seat held meanwhile (an
+    election for a seat already filled for those dates)."""
+    refusal = await _overlap(conn, False, role_id, seat, 0, term)
+    if refusal is not None:
+        raise refusal
+
+
 async def _overlap(
-    conn: Connection,
-    refused: asyncpg.ExclusionViolationError,
-    role_id: int,
-    seat: int,
-    holder_id: int,
-    term: Term,
-) -> DomainError:
+    conn: Connection, by_holder: bool, role_id: int, seat: int, holder_id: int, term: Term
+) -> DomainError | None:
     """The refusal in words: until when the seat (or the person) is taken, and the first day
-    a new term could start."""
-    by_holder = refused.constraint_name == "mandates_one_seat_per_person"
+    a new term could start; None if nothing overlaps."""
     rows = await conn.fetch(
         _HELD + " WHERE m.role_id = $1 AND " + ("m.holder_id = $2" if by_holder else "m.seat = $2")
         + " AND m.term && daterange($3, $4)",
         role_id, holder_id if by_holder else seat, term.first, term.after_last,
     )  # fmt: skip
     blocking = rules.conflict(term, [_held(r).mandate for r in rows])
-    assert blocking is not None, "PostgreSQL saw an overlap the rows do not show"
+    if blocking is None:
+        return None
     last = blocking.term.last
     params: dict[str, Any] = {"last": last, "next": last + timedelta(days=1)}
     if by_holder:

@@ -8,13 +8,15 @@ store resolves. The actor is never told of their own step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from consentir.consent import rules
 from consentir.consent.rules import RoundKind, Stage
 from consentir.errors import N_
+from consentir.web.i18n import format_day
 
 
 class Kind(StrEnum):
@@ -36,14 +38,26 @@ class Kind(StrEnum):
     MEETING_CHANGED = "meeting_changed"
     CHARTER_TO_SIGN = "charter_to_sign"
     REVIEW_DUE = "review_due"
+    TERM_ENDING = "term_ending"  # to the holder: your mandate ends on …
+    ROLE_TERM_ENDING = "role_term_ending"  # to the space's facilitators: someone's mandate ends
+    # Elections (a proposal with a ballot): the nominations open; they are revealed; the
+    # change round opens; a holder is to be proposed (the reasons heard, or a refusal).
+    NOMINATIONS_OPEN = "nominations_open"
+    NOMINATIONS_REVEALED = "nominations_revealed"
+    CHANGE_ROUND_OPEN = "change_round_open"
+    HOLDER_TO_PROPOSE = "holder_to_propose"
 
 
 # What waits for the person told (their email goes out at once by default); the other kinds
-# are news (a daily digest by default).
-FOR_ME = frozenset(Kind) - {Kind.QUESTION_ANSWERED, Kind.ADOPTED, Kind.ENDED}
+# are news (a daily digest by default). A term ending waits for its holder (stand again, hand
+# over); for the facilitators it is news ahead of an election, which no step awaits yet.
+FOR_ME = frozenset(Kind) - {
+    Kind.QUESTION_ANSWERED, Kind.ADOPTED, Kind.ENDED, Kind.ROLE_TERM_ENDING,
+}  # fmt: skip
 
 # One sentence each, in the list and in emails; %(title)s is what it is about, %(actor)s who
-# acted (may be empty: the deadline), %(space)s where.
+# acted (may be empty: the deadline), %(space)s where; %(name)s and %(date)s come from the
+# notice's data (`sentence_values`).
 SENTENCES: dict[Kind, str] = {
     Kind.PROPOSAL_SUBMITTED: N_(
         "New proposal “%(title)s” in %(space)s: ask your questions of clarification."
@@ -73,6 +87,13 @@ SENTENCES: dict[Kind, str] = {
     Kind.MEETING_CHANGED: N_("The agenda of the meeting “%(title)s” changed."),
     Kind.CHARTER_TO_SIGN: N_("%(space)s: a new version of the charter waits for your signature."),
     Kind.REVIEW_DUE: N_("The decision “%(title)s” is due for review."),
+    # %(title)s is the role's name.
+    Kind.TERM_ENDING: N_("Your mandate as %(title)s ends on %(date)s."),
+    Kind.ROLE_TERM_ENDING: N_("%(name)s's mandate as %(title)s ends on %(date)s."),
+    Kind.NOMINATIONS_OPEN: N_("“%(title)s”: nominate the person you think fits, or pass."),
+    Kind.NOMINATIONS_REVEALED: N_("“%(title)s”: the nominations are revealed; read the reasons."),
+    Kind.CHANGE_ROUND_OPEN: N_("“%(title)s”: you may change your nomination, with a reason."),
+    Kind.HOLDER_TO_PROPOSE: N_("“%(title)s”: a holder waits to be proposed."),
 }
 
 
@@ -84,6 +105,18 @@ def sentence(kind: Kind, data: dict[str, object]) -> str:
     if kind is Kind.OBJECTION_JUDGED and data.get("status") != "valid":
         return NOT_VALID
     return SENTENCES[kind]
+
+
+def sentence_values(data: Mapping[str, object]) -> dict[str, str]:
+    """What a sentence takes from its notice's data, for the list and the emails: a person's
+    name as it was written, and a day (stored as YYYY-MM-DD) written out in the reader's
+    language ("1er juin 2027"). Empty when the data has none."""
+    day = data.get("date")
+    try:
+        written = format_day(date.fromisoformat(day)) if isinstance(day, str) else ""
+    except ValueError:
+        written = ""
+    return {"name": str(data.get("name", "")), "date": written}
 
 
 class Group(StrEnum):
@@ -110,8 +143,8 @@ def _facilitator_turn(proposal: rules.Proposal, now: datetime) -> Kind | None:
     has answered, or opening the objection round once the objections are answered."""
     round_ = proposal.round
     seen = proposal.revision
-    if proposal.stage is Stage.REACT and round_ is not None and not round_.missing:
-        return Kind.ROUND_READY
+    if proposal.stage in (Stage.REACT, Stage.NOMINATE) and round_ is not None:
+        return Kind.ROUND_READY if not round_.missing else None
     questions = proposal.questions
     if proposal.stage is Stage.CLARIFY and questions and all(q.answered for q in questions):
         return Kind.ROUND_READY
@@ -139,6 +172,19 @@ def after_step(
         match effect:
             case rules.RoundOpened(kind=RoundKind.CLARIFY, eligible=eligible):
                 notices.append(Notice(Kind.PROPOSAL_SUBMITTED, eligible, anchor="now"))
+            case rules.RoundOpened(kind=RoundKind.NOMINATE, eligible=eligible):
+                notices.append(Notice(Kind.NOMINATIONS_OPEN, eligible, anchor="now"))
+            case rules.StageChanged(stage=Stage.REASONS) if after.ballot is not None:
+                listed = after.ballot.participants
+                notices.append(Notice(Kind.NOMINATIONS_REVEALED, listed, anchor="election"))
+                notices.append(Notice(Kind.HOLDER_TO_PROPOSE, group=Group.FACILITATORS,
+                                      anchor="now"))  # fmt: skip
+            case rules.StageChanged(stage=Stage.CHANGE) if after.ballot is not None:
+                listed = after.ballot.participants
+                notices.append(Notice(Kind.CHANGE_ROUND_OPEN, listed, anchor="now"))
+            case rules.StageChanged(stage=Stage.INTEGRATE) if after.ballot is not None:
+                notices.append(Notice(Kind.HOLDER_TO_PROPOSE, group=Group.FACILITATORS,
+                                      anchor="now"))  # fmt: skip
             case rules.RoundOpened(kind=kind, eligible=eligible):
                 notices.append(
                     Notice(Kind.ROUND_OPENED, eligible, anchor="now", data={"round": kind.value})

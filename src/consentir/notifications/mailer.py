@@ -25,7 +25,7 @@ from consentir.db import Connection
 from consentir.meetings import calendar
 from consentir.meetings import store as meetings
 from consentir.notifications import unsubscribe
-from consentir.notifications.kinds import Kind, sentence
+from consentir.notifications.kinds import Kind, sentence, sentence_values
 from consentir.web import i18n
 from consentir.web.emails import compose_with
 
@@ -91,6 +91,7 @@ def _text(row: asyncpg.Record) -> str:
         "space": row["space_name"],
         "actor": row["actor_name"] or i18n.gettext("the process"),
         "number": (row["data"] or {}).get("number", ""),
+        **sentence_values(row["data"] or {}),
     }
     return i18n.gettext(sentence(Kind(row["kind"]), row["data"] or {})) % values
 

@@ -16,7 +16,7 @@ from consentir.accounts.store import User
 from consentir.config import Settings
 from consentir.errors import N_, DomainError
 from consentir.notifications import store, unsubscribe
-from consentir.notifications.kinds import sentence
+from consentir.notifications.kinds import sentence, sentence_values
 from consentir.notifications.store import CATEGORIES, MODES
 from consentir.web import boundary
 
@@ -47,7 +47,7 @@ async def listing(
     return Template(
         "notifications/list.html",
         context={"items": items, "more": more, "unread_only": bool(unread),
-                 "sentence": sentence},
+                 "sentence": sentence, "sentence_values": sentence_values},
     )  # fmt: skip
 
 
