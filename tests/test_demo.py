@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from litestar.testing import AsyncTestClient
 
 from consentir import db, demo, journal
 from consentir.accounts import store as accounts
+from consentir.consent import rules
 from consentir.consent.rules import Stage
+from consentir.mandates import store as mandates
+from consentir.mandates.rules import EndReason
 from consentir.spaces import store as spaces
 from tests.helpers import consentir_command
 from tests.web import post_form
@@ -72,8 +76,10 @@ async def test_demo_is_idempotent_and_journaled(pool: db.Pool) -> None:
     assert before == after
     assert before["users"] == 12 and before["spaces"] == 4 and before["charters"] == 2
     assert before["signatures"] == 12 + 5, "the movement's twelve and the board's five"
-    assert before["proposals"] == len(Stage)
-    assert len(numbers) == 1 and numbers[0].startswith("CA-")
+    assert before["proposals"] == len(demo.STAGES_SHOWN) + 3, (
+        "and the board's role, mandates, election"
+    )
+    assert len(numbers) == 3 and all(n.startswith("CA-") for n in numbers)
     assert [(r["state"], r["items"]) for r in planned] == [("planned", 2)]
     assert slugs == {"victoires-populaires", "conseil-administration", "mobilite-villeurbanne",
                      "vie-locale-croix-rousse"}  # fmt: skip
@@ -83,20 +89,38 @@ async def test_every_stage_of_the_process_is_shown_where_the_readme_says(loaded:
     async with loaded.acquire() as conn:
         rows = await conn.fetch(
             "SELECT p.stage, s.slug, p.title FROM proposals p JOIN spaces s ON s.id = p.space_id"
+            " WHERE NOT p.id = ANY($1::bigint[])",
+            await board_governance(conn),
         )
     found = {Stage(r["stage"]): (r["slug"], r["title"]) for r in rows}
     assert len(found) == len(rows), "one proposal per stage"
-    assert set(found) == set(Stage), f"stages missing: {set(Stage) - set(found)}"
+    # An election's own stages: the demo shows the nominations (the others follow from it).
+    election = found.pop(Stage.NOMINATE)
+    assert election == ("conseil-administration", demo.ELECTION_TITLE)
+    ordinary = set(Stage) - rules.NOMINATION_STAGES
+    assert set(found) == ordinary, f"stages missing: {ordinary - set(found)}"
     assert found == demo.STAGES_SHOWN
     assert sum(r["stage"] == "withdrawn" for r in rows) == 1
 
 
+async def board_governance(conn: db.Connection) -> list[int]:
+    """The board's role and mandates proposals (adopted, beside the stages shown)."""
+    return [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM proposals WHERE kind = 'role' OR title LIKE 'Mandats du conseil %'"
+        )
+    ]
+
+
 async def stage_row(conn: db.Connection, stage: Stage) -> Any:
+    """The proposal `STAGES_SHOWN` names for `stage`."""
     return await conn.fetchrow(
         "SELECT p.*, (SELECT kind FROM rounds r WHERE r.proposal_id = p.id"
         "             AND r.closed_at IS NULL) AS open_round"
-        " FROM proposals p WHERE p.stage = $1",
+        " FROM proposals p WHERE p.stage = $1 AND p.title = $2",
         stage.value,
+        demo.STAGES_SHOWN[stage][1],
     )
 
 
@@ -211,6 +235,127 @@ async def test_each_stage_has_its_page(loaded: db.Pool, database: str, tmp_path:
                 page = await client.get(f"/s/{row['slug']}/proposals/{row['id']}")
                 assert page.status_code == 200, (row["stage"], page.status_code)
                 assert row["title"].replace("'", "&#39;") in page.text
+
+
+# --- the board's roles and mandates ------------------------------------------------------
+
+
+async def board_roles(conn: db.Connection) -> dict[str, mandates.Role]:
+    board = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'conseil-administration'")
+    return {r.text.name: r for r in await mandates.roles(conn, board)}
+
+
+async def test_the_board_has_its_four_roles(loaded: db.Pool) -> None:
+    async with loaded.acquire() as conn:
+        roles = await board_roles(conn)
+        recorded = await conn.fetchval(
+            "SELECT count(*) FROM journal WHERE action = 'role.recorded'"
+        )
+    assert set(roles) == {"Présidence", "Trésorerie", "Secrétariat", "Référent·e charte"}
+    assert {name: r.text.seats for name, r in roles.items()} == {
+        "Présidence": 1, "Trésorerie": 1, "Secrétariat": 1, "Référent·e charte": 2
+    }  # fmt: skip
+    assert {name: r.text.term_months for name, r in roles.items()} == {
+        "Présidence": 24, "Trésorerie": 24, "Secrétariat": 24, "Référent·e charte": 12
+    }  # fmt: skip
+    assert roles["Présidence"].text.consecutive_terms == 2
+    for role in roles.values():
+        assert role.text.purpose and role.text.domain and role.text.eligibility, role.text.name
+        assert 3 <= len(role.text.accountabilities) <= 4, role.text.name
+    assert "entretien avec un membre du conseil" in roles["Référent·e charte"].text.purpose
+    assert {name for name, r in roles.items() if r.preexisting} == {
+        "Présidence", "Trésorerie", "Secrétariat"
+    }, "recorded as pre-existing; the référent·e role was created by consent"  # fmt: skip
+    assert recorded == 3
+
+
+async def test_the_referent_role_links_to_the_decision_that_created_it(loaded: db.Pool) -> None:
+    async with loaded.acquire() as conn:
+        roles = await board_roles(conn)
+        versions = await conn.fetch(
+            "SELECT v.role_id, v.number, d.number AS decision, d.title, p.kind, p.stage,"
+            "       p.role_id AS proposal_role"
+            " FROM role_versions v LEFT JOIN decisions d ON d.id = v.decision_id"
+            " LEFT JOIN proposals p ON p.id = d.proposal_id"
+        )
+        adopted = await conn.fetchval(
+            "SELECT data->>'decision' FROM journal WHERE action = 'role.adopted'"
+        )
+    by_role = {r["role_id"]: r for r in versions}
+    referent = by_role[roles["Référent·e charte"].id]
+    assert referent["number"] == 1 and referent["decision"].startswith("CA-")
+    assert referent["title"] == demo.ROLE_PROPOSAL
+    assert (referent["kind"], referent["stage"]) == ("role", "adopted")
+    assert referent["proposal_role"] == roles["Référent·e charte"].id
+    assert adopted == referent["decision"]
+    for name in ("Présidence", "Trésorerie", "Secrétariat"):
+        assert by_role[roles[name].id]["decision"] is None, f"{name}: no decision created it"
+
+
+async def test_the_board_s_mandates_and_their_decision(loaded: db.Pool) -> None:
+    today = datetime.now(UTC).date()
+    async with loaded.acquire() as conn:
+        board = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'conseil-administration'")
+        held = await mandates.space_mandates(conn, board)
+        granting = await conn.fetchrow(
+            "SELECT d.number, d.title, p.kind, p.stage FROM decisions d"
+            " JOIN proposals p ON p.id = d.proposal_id WHERE d.title = $1",
+            demo.mandates_title(today.year),
+        )
+        assert (await journal.verify(conn)).ok
+    current = {(m.role_name, m.seat): m.holder_name for m in held if m.term.covers(today)}
+    assert current == {
+        ("Présidence", 1): "Camille Moreau",
+        ("Trésorerie", 1): "Thomas Girard",
+        ("Secrétariat", 1): "Aïcha Diallo",
+        ("Référent·e charte", 1): "Léa Fontaine",
+    }, "the second référent·e seat is vacant"
+    assert (granting["kind"], granting["stage"]) == ("ordinary", "adopted")
+    assert {m.decision_number for m in held} == {granting["number"]}
+    past = [m for m in held if m.term.after_last <= today]
+    assert [(m.role_name, m.holder_name, m.end_reason) for m in past] == [
+        ("Secrétariat", "Pierre Dubois", EndReason.RESIGNED)
+    ]
+    secretary = next(m for m in held if m.holder_name == "Aïcha Diallo")
+    assert past[0].ended_on is not None and past[0].ended_on < today
+    assert secretary.first == past[0].ended_on + timedelta(days=1), "she took his seat next day"
+
+
+async def test_the_treasurer_s_term_ends_within_a_month(loaded: db.Pool) -> None:
+    today = datetime.now(UTC).date()
+    async with loaded.acquire() as conn:
+        board = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'conseil-administration'")
+        held = await mandates.space_mandates(conn, board)
+    treasurer = next(m for m in held if m.role_name == "Trésorerie")
+    assert treasurer.term.covers(today)
+    assert 0 <= (treasurer.term.last - today).days <= 31
+    ending = [m.role_name for m in held if m.term.covers(today) and m.term.last <= today
+              + timedelta(days=31)]  # fmt: skip
+    assert ending == ["Trésorerie"], "the only term ending soon"
+
+
+async def test_the_board_s_roles_page_shows_its_holders(
+    loaded: db.Pool, database: str, tmp_path: Path
+) -> None:
+    from consentir.app import create_app
+    from consentir.config import Settings
+    from tests.helpers import TEST_SECRET
+
+    settings = Settings(database_url=database, secret_key=TEST_SECRET, data_dir=str(tmp_path))
+    async with AsyncTestClient[Litestar](
+        app=create_app(settings), base_url="http://127.0.0.1:8000"
+    ) as client:
+        signed_in = await post_form(
+            client,
+            "/signin",
+            {"email": "thomas@demo.consentir.org", "password": demo.DEMO_PASSWORD},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = await client.get("/s/conseil-administration/roles")
+    assert page.status_code == 200
+    for text in ("Présidence", "Trésorerie", "Secrétariat", "Référent·e charte",
+                 "Camille Moreau", "Thomas Girard", "Aïcha Diallo", "Léa Fontaine"):  # fmt: skip
+        assert text in page.text, text
 
 
 # --- consentir demo --reset ----------------------------------------------------------------

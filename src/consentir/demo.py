@@ -8,14 +8,22 @@ nothing, and prints the same sign-in details (`consentir demo --reset` starts it
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+
+from babel.dates import format_date
 
 from consentir import db
 from consentir.accounts import store as accounts
 from consentir.consent import rules
 from consentir.consent import store as proposals
 from consentir.credentials import hash_password
+from consentir.decisions.store import add_months
+from consentir.elections.store import Described
+from consentir.mandates import store as mandates
+from consentir.mandates.rules import Term, term_of
+from consentir.mandates.store import RoleText
 from consentir.meetings import store as meetings
 from consentir.spaces import store as spaces
 from consentir.spaces.rules import Role
@@ -125,6 +133,9 @@ SPACES = [
 
 
 # Where the demo shows each stage of the process: (space, proposal's current title).
+# An election in the board's space, at the nominations (sealed).
+ELECTION_TITLE = "Élection : Référent·e charte (siège 2)"
+
 STAGES_SHOWN = {
     rules.Stage.DRAFT: ("mobilite-villeurbanne", "Une vélorution par trimestre"),
     rules.Stage.CLARIFY: ("mobilite-villeurbanne", "Des rues aux écoles"),
@@ -135,6 +146,86 @@ STAGES_SHOWN = {
     rules.Stage.WITHDRAWN: ("mobilite-villeurbanne", "Un parking vélo sécurisé à la gare"),
     rules.Stage.REJECTED: ("victoires-populaires", "Présenter une liste aux élections municipales"),
 }
+
+
+# The board's roles. Présidence, trésorerie and secrétariat existed before Consentir: an
+# administrator records them as such (no decision here created them); the board creates
+# référent·e charte by consent (`ROLE_PROPOSAL`), and its decision is the role's version 1.
+PRESIDENCE = RoleText(
+    name="Présidence",
+    purpose="Représenter Victoires Populaires et veiller à ce que le conseil serve sa raison "
+            "d'être.",
+    domain="La représentation du mouvement auprès des partenaires, des élus et de la presse ; "
+           "la signature des engagements décidés par le conseil.",
+    accountabilities=[
+        "Représenter le mouvement auprès des partenaires, des élus et de la presse.",
+        "Signer les conventions et engagements décidés par le conseil.",
+        "Préparer l'ordre du jour du conseil avec la personne qui facilite.",
+        "Présenter le rapport moral à l'assemblée générale.",
+    ],
+    seats=1,
+    term_months=24,
+    consecutive_terms=2,
+    eligibility="Être membre du conseil depuis un an au moins ; deux mandats consécutifs "
+                "au plus.",
+)  # fmt: skip
+TRESORERIE = RoleText(
+    name="Trésorerie",
+    purpose="Tenir les finances du mouvement saines, lisibles et connues de ses membres.",
+    domain="Les comptes bancaires, la comptabilité et les dépenses courantes prévues au "
+           "budget voté.",
+    accountabilities=[
+        "Tenir la comptabilité et conserver les justificatifs.",
+        "Engager les dépenses prévues au budget ; au-delà de 500 €, avec l'accord du conseil.",
+        "Présenter l'état des comptes au conseil chaque trimestre.",
+        "Préparer le budget annuel et le rapport financier de l'assemblée générale.",
+    ],
+    seats=1,
+    term_months=24,
+    eligibility="Être membre du conseil ; ne pas tenir en même temps la présidence.",
+)  # fmt: skip
+SECRETARIAT = RoleText(
+    name="Secrétariat",
+    purpose="Garder la mémoire du conseil et faire circuler l'information vers les membres.",
+    domain="Les convocations, les comptes rendus et les archives du conseil.",
+    accountabilities=[
+        "Envoyer la convocation et l'ordre du jour une semaine avant chaque conseil.",
+        "Rédiger le compte rendu de chaque réunion et le publier aux membres dans les huit "
+        "jours.",
+        "Tenir à jour la liste des membres et les archives du mouvement.",
+    ],
+    seats=1,
+    term_months=24,
+    eligibility="Être membre du conseil.",
+)  # fmt: skip
+REFERENT_CHARTE = RoleText(
+    name="Référent·e charte",
+    purpose="Être la personne vers qui se tourner quand la charte de coopération n'est pas "
+            "respectée : écouter ce qui s'est passé, puis proposer à la personne concernée "
+            "un entretien avec un membre du conseil, pour comprendre et convenir ensemble "
+            "de la suite.",
+    domain="Le recueil des signalements de manquement à la charte et l'organisation des "
+           "entretiens qui en découlent.",
+    accountabilities=[
+        "Recevoir les signalements de manquement à la charte, avec discrétion.",
+        "Proposer à la personne concernée un entretien avec un membre du conseil dans les "
+        "quinze jours.",
+        "Consigner la suite convenue, sans détail personnel, et en informer le conseil.",
+        "Présenter la charte aux nouveaux membres du mouvement.",
+    ],
+    seats=2,
+    term_months=12,
+    eligibility="Être membre du mouvement et avoir signé sa charte ; ne pas traiter un "
+                "signalement qui vous concerne.",
+)  # fmt: skip
+PREEXISTING_ROLES = [PRESIDENCE, TRESORERIE, SECRETARIAT]
+ROLE_PROPOSAL = "Créer le rôle de référent·e charte"
+TREASURY_LAST_DAY = 19  # the treasurer's term ends this many days after the demo is loaded
+
+
+def mandates_title(year: int) -> str:
+    """The board's proposal whose decision grants its mandates, named for its year."""
+    return f"Mandats du conseil {year}"
 
 
 def email_of(person: Person) -> str:
@@ -404,6 +495,137 @@ async def _proposals(
         [meetings.NewItem("proposal", "Un budget participatif pour 2027", budget),
          meetings.NewItem("information", "Nouvelles des collectifs locaux")],
     ))  # fmt: skip
+
+    await _board_roles(conn, board, ids, who, step)
+
+
+_Who = Callable[..., rules.Actor]
+_Step = Callable[..., Awaitable[None]]
+
+
+def _day(value: date) -> str:
+    """A day as French writes it: « 1er mars 2027 », « 24 décembre 2026 »."""
+    text = format_date(value, format="long", locale="fr")
+    return "1er" + text[1:] if value.day == 1 else text
+
+
+async def _board_roles(
+    conn: db.Connection, board: spaces.Space, ids: dict[str, int], who: _Who, step: _Step
+) -> None:
+    """The board's roles, and its mandates granted by a decision: présidence, trésorerie and
+    secrétariat recorded as pre-existing, référent·e charte created by consent; then the
+    proposal "Mandats du conseil <year>", adopted by consent, whose decision grants the
+    seats. Dates count from today: the treasurer's term ends within three weeks, and a former
+    secretary resigned six weeks ago."""
+    nobody: frozenset[int] = frozenset()  # the store fills in who takes part
+    camille, karim, lea, thomas, aicha = (
+        who("camille", True), who("karim", True), who("lea"), who("thomas"), who("aicha")
+    )  # fmt: skip
+
+    async def adopt(pid: int, facilitator: rules.Actor, voters: list[rules.Actor]) -> int:
+        """Through the react and objection rounds, everyone consenting; the decision's id."""
+        await step(board, pid, facilitator, rules.Advance(nobody))
+        await step(board, pid, facilitator, rules.Advance(nobody))
+        for voter in voters:
+            await step(board, pid, voter, rules.GivePosition(
+                voter.user_id, rules.Stance.CONSENT, 1))  # fmt: skip
+        await step(board, pid, facilitator, rules.CloseRound(datetime.now(UTC)))
+        return int(await conn.fetchval("SELECT id FROM decisions WHERE proposal_id = $1", pid))
+
+    role_ids = {
+        text.name: await mandates.record_preexisting_role(
+            conn, board.id, text, actor_id=ids["camille"])
+        for text in PREEXISTING_ROLES
+    }  # fmt: skip
+
+    referents = await proposals.create(conn, board, aicha, proposals.Content(
+        title=ROLE_PROPOSAL,
+        driver="Quand la charte n'est pas respectée, personne ne sait vers qui se tourner, "
+               "et les tensions restent sans suite.",
+        body="Créer le rôle de **référent·e charte**, à deux sièges, pour un an.",
+        role=REFERENT_CHARTE,
+    ))  # fmt: skip
+    await step(board, referents, aicha, rules.Submit(nobody))
+    await step(board, referents, thomas, rules.AskQuestion(),
+               proposals.Content(text="Pourquoi deux sièges ?"))  # fmt: skip
+    question = await conn.fetchval(
+        "SELECT max(id) FROM questions WHERE proposal_id = $1", referents
+    )
+    await step(board, referents, aicha, rules.AnswerQuestion(question), proposals.Content(
+        text="Pour que l'on puisse toujours s'adresser à quelqu'un d'autre si l'une des deux "
+             "personnes est concernée."))  # fmt: skip
+    await adopt(referents, karim, [camille, karim, lea, thomas])
+    role_ids[REFERENT_CHARTE.name] = await conn.fetchval(
+        "SELECT role_id FROM proposals WHERE id = $1", referents)  # fmt: skip
+
+    # The terms: présidence and secrétariat since the assembly fourteen months ago; the
+    # treasurer, elected at the one before, ends soon; Pierre Dubois left the secrétariat and
+    # Aïcha Diallo holds it to the end of his term; Léa Fontaine takes a référent·e seat today.
+    today = datetime.now(UTC).date()
+    assembly = add_months(today.replace(day=1), -14)
+    board_term = term_of(assembly, 24)
+    treasury_end = today + timedelta(days=TREASURY_LAST_DAY + 1)
+    treasury = Term(add_months(treasury_end, -24), treasury_end)
+    resigned = today - timedelta(days=42)
+    secretary = Term(resigned + timedelta(days=1), board_term.after_last)
+    referent = term_of(today, REFERENT_CHARTE.term_months)
+    grants = [  # (role, holder, term)
+        (PRESIDENCE, "camille", board_term),
+        (TRESORERIE, "thomas", treasury),
+        (SECRETARIAT, "pierre", board_term),
+        (SECRETARIAT, "aicha", secretary),
+        (REFERENT_CHARTE, "lea", referent),
+    ]
+
+    def span(term: Term) -> str:
+        return f"du {_day(term.first)} au {_day(term.last)}"
+
+    granting = await proposals.create(conn, board, karim, proposals.Content(
+        title=mandates_title(today.year),
+        driver="Chaque membre doit pouvoir savoir qui tient les rôles du conseil, et jusqu'à "
+               "quand.",
+        body=f"Le conseil inscrit au registre les mandats de ses rôles :\n\n"
+             f"- **Présidence** : Camille Moreau, {span(board_term)} ;\n"
+             f"- **Trésorerie** : Thomas Girard, {span(treasury)} ;\n"
+             f"- **Secrétariat** : Pierre Dubois, {span(Term(assembly, secretary.first))}, "
+             f"date de sa démission ; puis Aïcha Diallo, {span(secretary)}, pour la fin de "
+             f"ce mandat ;\n"
+             f"- **Référent·e charte**, premier siège : Léa Fontaine, {span(referent)} ; "
+             f"le second siège reste à pourvoir.",
+    ))  # fmt: skip
+    await step(board, granting, karim, rules.Submit(nobody))
+    decision = await adopt(granting, camille, [camille, lea, thomas, aicha])
+    for text, holder, term in grants:
+        mandate = await mandates.grant(
+            conn, board.id, role_ids[text.name], 1, ids[holder], term, decision_id=decision
+        )
+        if holder == "pierre":  # resigned, as he did that day
+            await mandates.resign(conn, board.id, mandate, ids["pierre"], resigned, resigned)
+
+    # The second référent·e seat is vacant: its election is at the nominations, sealed; two
+    # of the board have nominated, the others have not yet.
+    election = await proposals.create(conn, board, karim, proposals.Content(
+        title=ELECTION_TITLE,
+        driver="Le second siège de référent·e charte est vacant depuis la création du rôle.",
+        body=f"Le rôle Référent·e charte, siège 2, {span(referent)}.",
+    ), election=Described(role_ids[REFERENT_CHARTE.name], 2, referent))  # fmt: skip
+    await step(board, election, karim, rules.Submit(nobody))
+    await step(
+        board,
+        election,
+        camille,
+        rules.Nominate(
+            ids["thomas"], "Thomas écoute sans juger, et il connaît la charte par cœur."
+        ),
+    )
+    await step(
+        board,
+        election,
+        aicha,
+        rules.Nominate(
+            ids["karim"], "Karim a déjà mené ce genre d'entretien à l'association de quartier."
+        ),
+    )
 
 
 def _roles(key: str) -> str:
