@@ -349,3 +349,35 @@ async def test_each_person_finds_their_election_step_on_their_dashboard(
         rules.GivePosition(target, Stance.OBJECTION, 2, "Je décline."),
     )
     assert await kinds("facilitator") == ["propose"]
+
+
+async def test_a_term_taken_meanwhile_is_refused_when_proposing_and_when_adopting(
+    pool: asyncpg.Pool, alpha: Space, world: Scenario
+) -> None:
+    role_id = await new_role(pool, alpha, world)
+    pid = await nominations_revealed(pool, alpha, world, role_id)
+    number = await adopt_proposal(pool, world)
+    decision = await pool.fetchval("SELECT id FROM decisions WHERE number = $1", number)
+    await propose(pool, alpha, world, pid, "target")  # the seat is still free
+    async with db.transaction(pool) as conn:  # then filled for those dates meanwhile
+        await mandates.grant(conn, alpha.id, role_id, 1, world.user_ids["admin"], TERM,
+                             decision_id=decision)  # fmt: skip
+    await everyone_but(pool, alpha, world, pid, "target")
+    await act(pool, alpha, pid, person(world, "target"),
+              rules.GivePosition(world.user_ids["target"], Stance.CONSENT, 2))  # fmt: skip
+    seen = (await load(pool, alpha, pid)).revision
+    with pytest.raises(DomainError) as at_adoption:
+        await act(pool, alpha, pid, person(world, "facilitator"),
+                  rules.CloseRound(datetime.now(UTC), seen))  # fmt: skip
+    assert at_adoption.value.code == "seat_taken" and at_adoption.value.status == 409
+    assert at_adoption.value.field is None  # said above the round's controls
+    assert await pool.fetchval("SELECT count(*) FROM decisions WHERE proposal_id = $1", pid) == 0
+    assert (await load(pool, alpha, pid)).stage is Stage.OBJECT  # nothing written
+    # Proposing again for those dates would be refused next to the first day; later ones pass.
+    later = Term(date(2028, 1, 1), date(2029, 1, 1))
+    async with db.transaction(pool) as conn:
+        await elections.check_proposal(conn, pid, world.user_ids["target"], later)
+    with pytest.raises(DomainError) as taken:
+        async with db.transaction(pool) as conn:
+            await elections.check_proposal(conn, pid, world.user_ids["target"], TERM)
+    assert taken.value.code == "seat_taken" and taken.value.field == "first"

@@ -156,3 +156,39 @@ async def test_an_election_for_a_seat_already_filled_is_refused_next_to_the_date
                                                "last": "2029-12-31"})  # fmt: skip
     assert backwards.status_code == 422
     assert field_error(backwards.text, "last") == "Le dernier jour vient après le premier."
+
+
+async def test_a_space_may_let_the_person_proposed_answer_with_the_others(
+    client_world: tuple[Client, Scenario], pool: asyncpg.Pool, alpha: Space
+) -> None:
+    client, world = client_world
+    act_as(client, world, "admin")
+    settings = (await client.get("/s/alpha/settings")).text
+    version = re.search(r'name="version" value="(\d+)"', settings)
+    assert version and 'name="election_nominee_last"' in settings
+    sent = await post_form(
+        client,
+        "/s/alpha/settings",
+        {
+            "name": "Alpha",
+            "decision_prefix": "AL",
+            "version": version.group(1),
+            "review_delay_months": "6",
+        },
+    )  # fmt: skip  (the box left unticked)
+    assert sent.status_code == 303, sent.text
+    assert (
+        await pool.fetchval("SELECT election_nominee_last FROM spaces WHERE slug = 'alpha'")
+        is False
+    )
+    async with db.transaction(pool) as conn:
+        role_id = await mandates.record_preexisting_role(
+            conn, alpha.id, PRESIDENCY, actor_id=world.user_ids["admin"]
+        )
+    url = await describe(client, world, role_id)
+    assert (
+        await pool.fetchval(
+            "SELECT nominee_last FROM elections WHERE proposal_id = $1", int(url.rsplit("/", 1)[1])
+        )
+        is False
+    )

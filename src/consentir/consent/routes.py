@@ -41,7 +41,7 @@ from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
 from consentir.web import boundary, idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
-from consentir.web.i18n import aware, gettext
+from consentir.web.i18n import aware, domain_message, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
 
@@ -453,7 +453,7 @@ async def proposal_context(
     main_step = mine_now[0] if mine_now and mine_now[0].main else None
     message = None
     if error is not None:
-        message = gettext(error.message) % error.params if error.params else gettext(error.message)
+        message = domain_message(error)
     election = await _election(conn, state, proposal_id, me)
     return dict(
         **labels.CONTEXT, new_key=_new_key, election=election,

@@ -266,10 +266,8 @@ async def create(
     )
     await decisions.set_superseded_by_proposal(conn, space.id, proposal_id, content.supersedes)
     if election is not None:
-        nominee_last = await conn.fetchval(
-            "SELECT election_nominee_last FROM spaces WHERE id = $1", space.id
-        )
-        await elections.describe(conn, space.id, proposal_id, election, nominee_last=nominee_last)
+        await elections.describe(conn, space.id, proposal_id, election,
+                                 nominee_last=space.election_nominee_last)  # fmt: skip
     await journal.append(
         conn,
         action="proposal.created",
@@ -360,6 +358,8 @@ async def act(
         nominable = await elections.open_nominations(conn, proposal_id, action.eligible)
         action = replace(action, nominable=nominable)
     result = rules.step(loaded.state, actor, action)
+    if isinstance(action, rules.ProposeHolder):  # the seat free for the term proposed
+        await elections.check_proposal(conn, proposal_id, action.nominee, content.term)
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
     await _notify(conn, space, loaded, actor, action, result, content, data)

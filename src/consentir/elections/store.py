@@ -138,11 +138,36 @@ async def elected(conn: Connection, space_id: int, proposal_id: int, actor_id: i
         proposal_id,
     )
     assert row is not None and row["nominee_id"] is not None
-    return await mandates.grant(
-        conn, space_id, row["role_id"], row["seat"], row["nominee_id"],
-        Term(row["first"], row["after_last"]), decision_id=row["decision_id"],
-        election_id=proposal_id, actor_id=actor_id,
-    )  # fmt: skip
+    try:
+        return await mandates.grant(
+            conn, space_id, row["role_id"], row["seat"], row["nominee_id"],
+            Term(row["first"], row["after_last"]), decision_id=row["decision_id"],
+            election_id=proposal_id, actor_id=actor_id,
+        )  # fmt: skip
+    except DomainError as refused:
+        # Taken meanwhile (another election, a record): said above the round's controls,
+        # as this step has no date field; nothing of the adoption is written.
+        raise DomainError(refused.code, refused.message, params=refused.params,
+                          status=409) from None  # fmt: skip
+
+
+async def check_proposal(
+    conn: Connection, proposal_id: int, nominee: int, term: Term | None
+) -> None:
+    """Before a holder is proposed: the term (adjusted, or the one proposed so far) must be
+    a term on the election's seat, free for those dates, and the person must hold no other
+    seat of the role then; a refusal says so in words, next to the first day."""
+    row = await conn.fetchrow(
+        "SELECT role_id, seat FROM elections WHERE proposal_id = $1", proposal_id
+    )
+    assert row is not None
+    term = term or await current_term(conn, proposal_id)
+    try:
+        await mandates.check_free(conn, row["role_id"], row["seat"], term, nominee)
+    except DomainError as refused:
+        field = "nominee" if refused.field == "holder" else refused.field
+        raise DomainError(refused.code, refused.message, params=refused.params,
+                          status=refused.status, field=field) from None  # fmt: skip
 
 
 async def current_term(conn: Connection, proposal_id: int) -> Term:

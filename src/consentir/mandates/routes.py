@@ -8,7 +8,7 @@ it); "today" is the day in the instance's time zone, as terms are days there.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -208,6 +208,7 @@ def _mine_page(
         context={
             "current": groups["current"], "future": groups["future"], "past": groups["past"],
             "end_reasons": END_REASONS, "today": day, "failed": failed or {},
+            "review_by": day + timedelta(days=30),
             "resigned": next((m for m in mine if m.id == resigned and m.ended_on), None),
         },
         status_code=status,

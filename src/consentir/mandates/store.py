@@ -266,10 +266,15 @@ async def grant(
     return mandate_id
 
 
-async def check_free(conn: Connection, role_id: int, seat: int, term: Term) -> None:
+async def check_free(
+    conn: Connection, role_id: int, seat: int, term: Term, holder_id: int | None = None
+) -> None:
     """Refuse in words, before anything is written, a term on a seat held meanwhile (an
-    election for a seat already filled for those dates)."""
+    election for a seat already filled for those dates), or for a person who holds another
+    seat of the role then."""
     refusal = await _overlap(conn, False, role_id, seat, 0, term)
+    if refusal is None and holder_id is not None:
+        refusal = await _overlap(conn, True, role_id, seat, holder_id, term)
     if refusal is not None:
         raise refusal
 

@@ -211,6 +211,7 @@ class SettingsForm(msgspec.Struct):
     silence_is_consent: bool = False
     parent_members_included: bool = False
     hide_positions: bool = False
+    election_nominee_last: bool = False
 
 
 @get("/s/{slug:str}/settings", name="space_settings")
@@ -242,6 +243,7 @@ async def save_settings(
                     form.decision_prefix,
                     form.parent_members_included,
                     form.hide_positions,
+                    form.election_nominee_last,
                 ),
                 expected_version=form.version,
                 actor_id=me.id,

@@ -34,6 +34,8 @@ class Space(msgspec.Struct, frozen=True):
     parent_members_included: bool
     version: int
     hide_positions: bool = True
+    # In an election, the person proposed answers the consent round last (or with the others).
+    election_nominee_last: bool = True
 
 
 class Charter(msgspec.Struct, frozen=True):
@@ -123,6 +125,7 @@ class SpaceSettings(msgspec.Struct, frozen=True):
     decision_prefix: str
     parent_members_included: bool
     hide_positions: bool = True
+    election_nominee_last: bool = True
 
 
 STALE = N_("Someone changed this at the same time. Here is the new version: please check it.")
@@ -137,7 +140,7 @@ async def update_space(
         UPDATE spaces AS s SET name = $3, description = $4, review_delay_months = $5,
                silence_is_consent = $6, decision_prefix = $7,
                parent_members_included = $8 AND parent_id IS NOT NULL, hide_positions = $9,
-               version = version + 1
+               election_nominee_last = $10, version = version + 1
         WHERE id = $1 AND version = $2
         RETURNING *
         """,
@@ -150,6 +153,7 @@ async def update_space(
         changes.decision_prefix,
         changes.parent_members_included,
         changes.hide_positions,
+        changes.election_nominee_last,
     )
     if row is None:
         raise DomainError("stale_version", STALE, status=409)

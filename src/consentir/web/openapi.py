@@ -117,6 +117,9 @@ def config(version: str) -> OpenAPIConfig:
         ),
         tags=[
             Tag(name="live", description="Server-Sent Events for open pages."),
+            Tag(name="roles", description="A space's roles: their texts, seats and holders."),
+            Tag(name="mandates", description="Mandates: who holds which seat, for which term,"
+                " granted by which decision; the holder's resignation."),
         ],
     )
 
