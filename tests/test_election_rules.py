@@ -289,3 +289,32 @@ def test_consecutive_terms_count_only_unbroken_runs() -> None:
     assert term_limited([(0, 10), (10, 20)], 20, 2)
     assert not term_limited([(0, 10), (10, 20)], 20, 3)
     assert not term_limited([(0, 10), (10, 20)], 20, None)
+
+
+def test_who_hears_of_each_election_step() -> None:
+    """notifications/kinds.after_step: the list when nominations open, are revealed, may be
+    changed; the facilitators when everyone nominated and when a holder is to be proposed
+    (after the reasons, or a refusal): never "write a new version" to the proposer."""
+    from consentir.notifications.kinds import Group, Kind, after_step
+
+    def heard(p: Proposal, who: int, action: Action) -> tuple[Proposal, set[tuple[Kind, object]]]:
+        done = step(p, actor(who), action)
+        notices = after_step(p, done, actor(who), action, T0)
+        return done.proposal, {(n.kind, n.group or n.people) for n in notices}
+
+    p, told = heard(election(True), 1, Submit(LIST, nominable=NOMINABLE))
+    assert told == {(Kind.NOMINATIONS_OPEN, LIST - {1})}
+    for who in (1, 2, 3, 4):
+        p = step(p, actor(who), Nominate(3, "Raison.")).proposal
+    p, told = heard(p, 5, Nominate(None, "Je passe."))
+    assert told == {(Kind.ROUND_READY, Group.FACILITATORS)}
+    p, told = heard(p, 1, Reveal(T0, p.revision))
+    assert told == {(Kind.NOMINATIONS_REVEALED, LIST - {1}),
+                    (Kind.HOLDER_TO_PROPOSE, Group.FACILITATORS)}  # fmt: skip
+    p, told = heard(p, 1, OpenChangeRound(p.revision))
+    assert told == {(Kind.CHANGE_ROUND_OPEN, LIST - {1})}
+    p = step(p, actor(1), ProposeHolder(3, "Raison.", p.revision)).proposal
+    for who in (1, 2, 4, 5):
+        p = step(p, actor(who), GivePosition(who, Stance.CONSENT, 2)).proposal
+    p, told = heard(p, 3, GivePosition(3, Stance.OBJECTION, 2, "Je décline."))
+    assert told == {(Kind.HOLDER_TO_PROPOSE, Group.FACILITATORS)}

@@ -110,6 +110,11 @@ async def test_an_election_over_the_web_from_description_to_mandate(
     act_as(client, world, "facilitator")
     closed = await post_step(client, url, "close-round")
     assert closed.status_code == 303, closed.text
+    decision = text((await client.get(f"{url}")).text)
+    assert (
+        "Target est proposé·e pour le rôle Présidence, du 1er mars 2027 au 28 février 2029."
+        in decision
+    )
     act_as(client, world, "target")
     mine = text((await client.get("/mandates")).text)
     assert "Présidence" in mine and "1er mars 2027" in mine

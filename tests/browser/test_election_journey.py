@@ -178,6 +178,10 @@ async def test_an_election_over_days_from_nominations_to_the_mandate(
     await page.locator("#now").get_by_role("button", name=re.compile("^Clore le tour")).click()
     await expect(page.locator("#done")).to_contain_text("adoptée")
     await journey.shoot(page, "e05-elected")
+    # The decision's page tells the whole election: each round, the refusals if any.
+    await page.locator("#done").get_by_role("link", name=re.compile("^Voir la décision")).click()
+    await expect(page.locator("main")).to_contain_text("Tour des nominations")
+    await journey.shoot(page, "e05-decision")
 
     # The mandate: on the holder's "Mes mandats", in the register and in its export.
     page = target.page

@@ -360,6 +360,10 @@ async def act(
     result = rules.step(loaded.state, actor, action)
     if isinstance(action, rules.ProposeHolder):  # the seat free for the term proposed
         await elections.check_proposal(conn, proposal_id, action.nominee, content.term)
+        body = await elections.proposal_text(
+            conn, proposal_id, action.nominee, content.term, action.reason
+        )
+        content = replace(content, body=body)
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
     await _notify(conn, space, loaded, actor, action, result, content, data)
@@ -630,7 +634,7 @@ class _Writer:
             effect.number,
             title,
             self.content.driver,
-            proposing.reason if proposing else self.content.body,
+            self.content.body or (proposing.reason if proposing else ""),
             self.content.note,
             self.actor.user_id,
             _role_text(self.content),

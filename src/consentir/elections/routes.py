@@ -21,6 +21,7 @@ from consentir.accounts.store import User
 from consentir.consent import store as proposals
 from consentir.consent.routes import actor_of
 from consentir.consent.store import Content
+from consentir.elections import wording
 from consentir.elections.store import Described
 from consentir.errors import N_, DomainError
 from consentir.mandates import rules as mandate_rules
@@ -100,7 +101,7 @@ async def describe_election(
             raise FormInvalid({"last": gettext(LAST_BEFORE_FIRST)}, values)
         term = Term(form.first, form.last + timedelta(days=1))
         name = role.text.name
-        seat = gettext(" (seat %(seat)s)") % {"seat": form.seat} if role.text.seats > 1 else ""
+        seat = gettext(wording.SEAT) % {"seat": form.seat} if role.text.seats > 1 else ""
         dates = {"start": format_day(term.first), "end": format_day(term.last)}
         content = Content(
             title=gettext("Election: %(role)s") % {"role": name} + seat,

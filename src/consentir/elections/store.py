@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from consentir.db import Connection
+from consentir.elections import wording
 from consentir.elections.rules import term_limited
 from consentir.errors import DomainError
 from consentir.mandates import rules as mandate_rules
@@ -168,6 +169,24 @@ async def check_proposal(
         field = "nominee" if refused.field == "holder" else refused.field
         raise DomainError(refused.code, refused.message, params=refused.params,
                           status=refused.status, field=field) from None  # fmt: skip
+
+
+async def proposal_text(
+    conn: Connection, proposal_id: int, nominee: int, term: Term | None, reasons: str
+) -> str:
+    """The text of the version that proposes `nominee` (elections/wording.py)."""
+    row = await conn.fetchrow(
+        """SELECT u.name, v.name AS role, e.seat, v.seats
+           FROM elections e JOIN role_versions v
+             ON v.role_id = e.role_id AND v.number = e.role_version
+           JOIN users u ON u.id = $2
+           WHERE e.proposal_id = $1""",
+        proposal_id,
+        nominee,
+    )
+    assert row is not None
+    term = term or await current_term(conn, proposal_id)
+    return wording.statement(row["name"], row["role"], row["seat"], row["seats"], term, reasons)
 
 
 async def current_term(conn: Connection, proposal_id: int) -> Term:
