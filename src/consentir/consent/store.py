@@ -854,7 +854,15 @@ class ListGroup(StrEnum):
 
 
 GROUP_STAGES: dict[ListGroup, tuple[Stage, ...]] = {
-    ListGroup.ACTIVE: (Stage.CLARIFY, Stage.REACT, Stage.OBJECT, Stage.INTEGRATE),
+    ListGroup.ACTIVE: (
+        Stage.CLARIFY,
+        Stage.REACT,
+        Stage.OBJECT,
+        Stage.INTEGRATE,
+        Stage.NOMINATE,
+        Stage.REASONS,
+        Stage.CHANGE,
+    ),
     ListGroup.DRAFTS: (Stage.DRAFT,),
     ListGroup.ADOPTED: (Stage.ADOPTED,),
     ListGroup.CLOSED: (Stage.WITHDRAWN, Stage.REJECTED),
@@ -892,9 +900,11 @@ async def listing(
     group: ListGroup | None = None,
     after: str | None = None,
     limit: int = LIST_PAGE,
+    election_drafts: bool = False,
 ) -> tuple[list[Listed], str | None]:
     """A space's proposals (of one group, or all), last changed first, with what awaits the
-    viewer; and the cursor of the next page (keyset), if there is one."""
+    viewer; and the cursor of the next page (keyset), if there is one. `election_drafts`:
+    with the group, the elections still drafts (what a meeting's agenda may hold)."""
     when, ident = keyset.decode(after)
     stages = None if group is None else [str(stage) for stage in GROUP_STAGES[group]]
     rows = await conn.fetch(
@@ -902,6 +912,9 @@ async def listing(
         SELECT p.id, p.title, p.stage, u.name AS proposer_name, p.updated_at, p.version,
                r.deadline,
                (rp.user_id IS NOT NULL AND r.kind <> 'clarify'
+                AND (r.kind <> 'nominate' OR p.stage = 'nominate' AND NOT EXISTS (
+                     SELECT 1 FROM nominations x WHERE x.round_id = r.id
+                     AND x.voter_id = $2 AND x.superseded_at IS NULL))
                 AND NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
                                 AND x.user_id = $2 AND x.superseded_at IS NULL)
                 AND NOT EXISTS (SELECT 1 FROM reactions x WHERE x.round_id = r.id
@@ -913,17 +926,19 @@ async def listing(
         WHERE p.space_id = $1
           AND (p.stage <> 'draft' OR p.proposer_id = $2 OR $3)
           AND ($4::timestamptz IS NULL OR (p.updated_at, p.id) < ($4, $5))
-          AND ($7::text[] IS NULL OR p.stage = ANY($7))
+          AND ($7::text[] IS NULL OR p.stage = ANY($7)
+               OR $8 AND p.stage = 'draft' AND p.kind = 'election')
         ORDER BY p.updated_at DESC, p.id DESC
         LIMIT $6
         """,
         space_id,
         viewer_id,
-        may_see_drafts,
+        may_see_drafts or election_drafts,
         when,
         ident,
         limit + 1,
         stages,
+        election_drafts,
     )
     page = [
         Listed(**{**dict(r), "stage": Stage(r["stage"]), "awaits_me": bool(r["awaits_me"])})
@@ -936,11 +951,13 @@ async def listing(
 async def titles_under_way(
     conn: Connection, space_id: int, proposal_ids: list[int]
 ) -> dict[int, str]:
-    """Of these proposals, those of the space under way (clarify to integrate), by id, with
-    their titles: what a meeting's agenda may hold."""
+    """Of these proposals, those of the space under way (clarify to integrate, an election's
+    nominations), and its elections still drafts, by id, with their titles: what a
+    meeting's agenda may hold."""
     rows = await conn.fetch(
         """SELECT id, title FROM proposals
-           WHERE space_id = $1 AND id = ANY($2::bigint[]) AND stage = ANY($3::text[])""",
+           WHERE space_id = $1 AND id = ANY($2::bigint[])
+             AND (stage = ANY($3::text[]) OR stage = 'draft' AND kind = 'election')""",
         space_id,
         proposal_ids,
         [str(stage) for stage in GROUP_STAGES[ListGroup.ACTIVE]],

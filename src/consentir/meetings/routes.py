@@ -79,11 +79,20 @@ async def meetings_page(
 
 
 async def _open_proposals(conn: Connection, space_id: int) -> list[proposals.Listed]:
-    """What may go on an agenda: the space's proposals under way (not drafts)."""
+    """What may go on an agenda: the space's proposals under way (not drafts, but for an
+    election's: its nominations then open in the meeting, with those present on the list)."""
     found, _more = await proposals.listing(
-        conn, space_id, 0, may_see_drafts=False, group=proposals.ListGroup.ACTIVE
-    )
+        conn, space_id, 0, may_see_drafts=False, group=proposals.ListGroup.ACTIVE,
+        election_drafts=True,
+    )  # fmt: skip
     return found
+
+
+async def _agenda_titles(
+    conn: Connection, space_id: int, proposal_ids: list[int]
+) -> dict[int, str]:
+    """Of these proposals, those that may go on an agenda, by id, with their titles."""
+    return await proposals.titles_under_way(conn, space_id, proposal_ids)
 
 
 async def _plan_choices(conn: Connection, here: SpaceView) -> dict[str, Any]:
@@ -143,7 +152,7 @@ async def create_meeting(
             for name, person in (("facilitator", form.facilitator), ("secretary", form.secretary)):
                 if person is not None and person not in members:
                     raise FormInvalid({name: gettext("Choose a member of the space.")}, data)
-            titles = await proposals.titles_under_way(conn, here.space.id, form.proposals)
+            titles = await _agenda_titles(conn, here.space.id, form.proposals)
             if any(pid not in titles for pid in form.proposals):
                 raise FormInvalid(
                     {"proposals": gettext("Choose proposals under way in this space.")}, data
@@ -188,7 +197,14 @@ async def _screen(
     context: dict[str, Any] = {"meeting": meeting, "roles": roles_of(here, me, meeting)}
     item = meeting.item
     if item is not None and item.proposal_id is not None and meeting.state is State.OPEN:
-        context.update(await proposal_context(conn, here, me, item.proposal_id))
+        try:
+            context.update(await proposal_context(conn, here, me, item.proposal_id))
+        except DomainError as hidden:
+            # An election's draft, seen only by the facilitators until its nominations open:
+            # the others' screens say the item is being prepared (and follow it, see _live).
+            if hidden.status != 404:
+                raise
+            context["item_pending"] = True
     if console and context["roles"].facilitator and meeting.state is not State.CLOSED:
         # What may still be added: a proposal already on the agenda is not offered twice.
         listed = {i.proposal_id for i in meeting.items}
@@ -386,7 +402,7 @@ async def _edit_agenda(
         return {"removed": gone.title}
     if form.proposal is not None:
         # Any proposal of the space under way (not only the list's first page), once.
-        titles = await proposals.titles_under_way(conn, meeting.space_id, [form.proposal])
+        titles = await _agenda_titles(conn, meeting.space_id, [form.proposal])
         if form.proposal in {i.proposal_id for i in meeting.items}:
             raise FormInvalid({"proposal": gettext(ALREADY_ON_AGENDA)}, {})
         if form.proposal not in titles:
