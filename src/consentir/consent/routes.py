@@ -33,6 +33,8 @@ from consentir.decisions import store as decisions
 from consentir.elections import store as elections
 from consentir.elections.rules import by_nominee
 from consentir.errors import N_, DomainError
+from consentir.mandates import store as mandates
+from consentir.mandates.routes import RoleForm, accountabilities
 from consentir.mandates.rules import Term
 from consentir.mandates.store import RoleText
 from consentir.markdown import render as render_markdown
@@ -290,10 +292,207 @@ class ProposalForm(msgspec.Struct):
         return Content(title=self.title, driver=self.driver, body=self.body, supersedes=numbers)
 
 
+class RoleTarget(msgspec.Struct):
+    """The draft form's hidden fields: a proposal about a role, a new one or `role_id`."""
+
+    kind: Literal["ordinary", "role"] = "ordinary"
+    role_id: boundary.Id | None = None
+
+    @property
+    def about_role(self) -> bool:
+        return self.kind == "role" or self.role_id is not None
+
+
+class Drafted(msgspec.Struct, frozen=True):
+    """What a draft's form says (and its idempotency key's fingerprint): the proposal, and
+    for a proposal about a role, the role's text."""
+
+    proposal: ProposalForm
+    role: RoleText | None = None
+
+    def content(self) -> Content:
+        text = self.proposal.content()
+        return Content(title=text.title, driver=text.driver, body=text.body,
+                       supersedes=text.supersedes, role=self.role)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """A proposal about a role: the role (None: a new one, not adopted yet), its text before
+    (the current one; once adopted, the one the decision replaced; None: a new role) and,
+    on the proposal page, the text proposed."""
+
+    role_id: int | None
+    before: RoleText | None
+    text: RoleText | None = None
+
+    @property
+    def changed(self) -> list[str]:
+        """The fields whose proposed value differs from the text before, in the form's order."""
+        if self.before is None or self.text is None:
+            return []
+        return [name for name in RoleText.__struct_fields__
+                if getattr(self.before, name) != getattr(self.text, name)]  # fmt: skip
+
+    @property
+    def added(self) -> list[str]:
+        """Accountabilities the proposal adds (or rewords)."""
+        return _missing(self.text, self.before)
+
+    @property
+    def removed(self) -> list[str]:
+        """Accountabilities the proposal removes (or rewords)."""
+        return _missing(self.before, self.text)
+
+
+def _missing(text: RoleText | None, other: RoleText | None) -> list[str]:
+    """The accountabilities of `text` that `other` does not have."""
+    lines = set(other.accountabilities if other else ())
+    return [line for line in (text.accountabilities if text else ()) if line not in lines]
+
+
+# The text a change is read against: the role's current version, or once adopted the one
+# its decision replaced (none for a new role).
+_ROLE_BEFORE = """
+SELECT p.role_id, v.name, v.purpose, v.domain, v.accountabilities, v.seats, v.term_months,
+       v.consecutive_terms, v.eligibility
+FROM proposals p
+LEFT JOIN roles r ON r.id = p.role_id
+LEFT JOIN role_versions v ON v.role_id = r.id AND v.number = coalesce(
+    (SELECT w.number - 1 FROM role_versions w JOIN decisions d ON d.id = w.decision_id
+      WHERE w.role_id = r.id AND d.proposal_id = p.id),
+    r.version)
+WHERE p.id = $1 AND p.space_id = $2 AND p.kind = 'role'
+"""
+
+
+async def _role_change(
+    conn: Connection, space_id: int, proposal_id: int, proposed: Any = None
+) -> RoleChange | None:
+    """The role a proposal is about and its text before, with the `proposed` text (a
+    version's `role`); None for a proposal that is not about a role."""
+    row = await conn.fetchrow(_ROLE_BEFORE, proposal_id, space_id)
+    if row is None:
+        return None
+    before = None
+    if row["name"] is not None:
+        fields = {name: row[name] for name in RoleText.__struct_fields__}
+        before = RoleText(**{**fields, "accountabilities": list(fields["accountabilities"])})
+    text = msgspec.convert(proposed, RoleText) if proposed is not None else None
+    return RoleChange(row["role_id"], before, text)
+
+
+CREATE_ROLE = N_("Create the role %(name)s")
+CHANGE_ROLE = N_("Change the role %(name)s")
+
+
+def _one(value: Any) -> str:
+    """One form value as text (a repeated name keeps its last value)."""
+    if isinstance(value, list):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def _role_values(text: RoleText) -> dict[str, str]:
+    """A role's text as the draft form's fields show it."""
+    return {
+        "name": text.name, "purpose": text.purpose, "domain": text.domain,
+        "accountabilities": "\n".join(text.accountabilities), "seats": str(text.seats),
+        "term_months": str(text.term_months),
+        "consecutive_terms": str(text.consecutive_terms or ""), "eligibility": text.eligibility,
+    }  # fmt: skip
+
+
+def _read_draft(data: dict[str, Any], *, about_role: bool, changing: bool) -> Drafted:
+    """The draft form; for a proposal about a role, the role's fields too, read by the roles'
+    own form (mandates: RoleForm, accountabilities()). Every mistake at once, each next to
+    its field (FormInvalid). A role proposal's title left empty names the role."""
+    values = {key: _one(value) for key, value in data.items() if key != "_csrf_token"}
+    name = " ".join(values.get("name", "").split())
+    if about_role and not values.get("title", "").strip() and 0 < len(name) <= 100:
+        values["title"] = gettext(CHANGE_ROLE if changing else CREATE_ROLE) % {"name": name}
+    errors: dict[str, str] = {}
+    proposal = role = lines = None
+    try:
+        proposal = parse_form(ProposalForm, values)
+    except FormInvalid as invalid:
+        errors.update(invalid.errors)
+    if about_role:
+        try:
+            role = parse_form(RoleForm, values)
+        except FormInvalid as invalid:
+            errors.update(invalid.errors)
+        try:
+            lines = accountabilities(values.get("accountabilities", ""), values)
+        except FormInvalid as invalid:
+            for field, message in invalid.errors.items():
+                errors.setdefault(field, message)
+    if errors:
+        raise FormInvalid(errors, values)
+    assert proposal is not None
+    if role is None or lines is None:
+        return Drafted(proposal)
+    text = RoleText(
+        name=role.name, purpose=role.purpose, domain=role.domain, accountabilities=lines,
+        seats=role.seats, term_months=role.term_months,
+        consecutive_terms=role.consecutive_terms, eligibility=role.eligibility,
+    )  # fmt: skip
+    return Drafted(proposal, text)
+
+
+def _draft_page(
+    here: SpaceView,
+    status: int = 200,
+    *,
+    form: FormInvalid | None,
+    proposal: store.Head | None,
+    values: dict[str, Any],
+    role: RoleChange | None = None,
+) -> Template:
+    """The draft form; `role`: a proposal about a role (its role's fields, and which role a
+    change is about)."""
+    return _page("proposals/edit.html", here, status, form=form, proposal=proposal,
+                 values=values, about_role=role is not None, changing=role)  # fmt: skip
+
+
+def _target(data: dict[str, Any]) -> RoleTarget:
+    """The form's hidden fields; a forged one is refused (422)."""
+    try:
+        return parse_form(RoleTarget, data)
+    except FormInvalid:
+        raise DomainError("invalid_field", N_("This value is not valid."), status=422) from None
+
+
+async def _changing(pool: asyncpg.Pool, here: SpaceView, target: RoleTarget) -> RoleChange | None:
+    """The role a new draft is about (a role of this space, or 404) with its current text."""
+    if not target.about_role:
+        return None
+    if target.role_id is None:
+        return RoleChange(None, None)
+    async with pool.acquire() as conn:
+        role = await mandates.role(conn, here.space.id, target.role_id)
+    return RoleChange(role.id, role.text)
+
+
 @get("/s/{slug:str}/proposals/new")
-async def new_proposal(here: NamedDependency[SpaceView], me: NamedDependency[User]) -> Template:
+async def new_proposal(
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    kind: FromQuery[Literal["ordinary", "role"]] = "ordinary",
+    role_id: boundary.IdQuery = None,
+) -> Template:
+    """The draft form. `kind=role`: a proposal to create a role, with the role's fields;
+    `role_id`: to change that role, its fields filled with its current text."""
     require_participant(here, me)
-    return _page("proposals/edit.html", here, form=None, proposal=None, values={})
+    role = await _changing(pool, here, RoleTarget(kind, role_id))
+    values: dict[str, str] = {}
+    if role is not None:
+        values = {"seats": "1", "term_months": "12"}
+        if role.before is not None:
+            title = gettext(CHANGE_ROLE) % {"name": role.before.name}
+            values = {**_role_values(role.before), "title": title}
+    return _draft_page(here, form=None, proposal=None, values=values, role=role)
 
 
 def require_participant(here: SpaceView, me: User) -> None:
@@ -309,25 +508,32 @@ async def create_proposal(
     data: FormData,
 ) -> Response[Any]:
     """The form carries an idempotency key: sent twice (double click), one draft, and the
-    second answer leads to it as the first did."""
+    second answer leads to it as the first did. With `kind=role` (and `role_id` for a
+    change), the role's fields too: the draft is a proposal about a role, as through the API."""
     require_participant(here, me)
     page = f"/s/{here.space.slug}/proposals"
+    target = _target(data)
+    role = await _changing(pool, here, target)
     try:
-        form = parse_form(ProposalForm, data)
+        drafted = _read_draft(data, about_role=role is not None,
+                              changing=target.role_id is not None)  # fmt: skip
         async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
+            replay = await idempotency.claim_form(conn, me.id, data, page, drafted)
             if replay is not None:
                 return replay.redirect(page)
-            proposal_id = await store.create(conn, here.space, actor_of(here, me), form.content())
+            proposal_id = await store.create(
+                conn, here.space, actor_of(here, me), drafted.content(), role_id=target.role_id
+            )
             location = f"{page}/{proposal_id}"
             await idempotency.record_form(conn, me.id, data, location)
     except FormInvalid as invalid:
-        return _page("proposals/edit.html", here, 422, form=invalid, proposal=None, values=data)
+        return _draft_page(here, 422, form=invalid, proposal=None, values=invalid.values,
+                           role=role)  # fmt: skip
     except DomainError as error:
         if error.field is None:
             raise
-        return _page("proposals/edit.html", here, 422, form=field_error(error), proposal=None,
-                     values=data)  # fmt: skip
+        return _draft_page(here, 422, form=field_error(error), proposal=None, values=data,
+                           role=role)  # fmt: skip
     return Redirect(location, status_code=303)
 
 
@@ -353,10 +559,13 @@ async def edit_proposal(
         rules.step(loaded.state, actor_of(here, me), rules.EditDraft())
         found = await store.detail(conn, here.space.id, proposal_id)
         replaced = await decisions.superseded_by_proposal(conn, proposal_id)
-    first = found.versions[0]
+        first = found.versions[0]
+        role = await _role_change(conn, here.space.id, proposal_id, first["role"])
     values = {"title": loaded.head.title, "driver": first["driver"], "body": first["body"],
               "supersedes": ", ".join(replaced)}  # fmt: skip
-    return _page("proposals/edit.html", here, form=None, proposal=loaded.head, values=values)
+    if role is not None and role.text is not None:
+        values.update(_role_values(role.text))
+    return _draft_page(here, form=None, proposal=loaded.head, values=values, role=role)
 
 
 @post("/s/{slug:str}/proposals/{proposal_id:int}/edit")
@@ -367,23 +576,27 @@ async def save_draft(
     proposal_id: FromPath[int],
     data: FormData,
 ) -> Response[Any]:
+    """The draft saved; a proposal about a role saves the role's text with it (which role
+    it is about stays as it was written)."""
     async with pool.acquire() as conn:
         loaded = await _visible(conn, here, me, proposal_id)
+        role = await _role_change(conn, here.space.id, proposal_id)
     try:
-        form = parse_form(ProposalForm, data)
+        drafted = _read_draft(data, about_role=role is not None,
+                              changing=role is not None and role.role_id is not None)  # fmt: skip
         async with db.transaction(pool) as conn:
             await store.edit_draft(
-                conn, here.space, proposal_id, actor_of(here, me), form.content(),
-                revision=form.revision,
+                conn, here.space, proposal_id, actor_of(here, me), drafted.content(),
+                revision=drafted.proposal.revision,
             )  # fmt: skip
     except FormInvalid as invalid:
-        return _page("proposals/edit.html", here, 422, form=invalid, proposal=loaded.head,
-                     values=data)  # fmt: skip
+        return _draft_page(here, 422, form=invalid, proposal=loaded.head, values=invalid.values,
+                           role=role)  # fmt: skip
     except DomainError as error:
         if error.code != "stale_proposal" and error.field is None:
             raise
-        return _page("proposals/edit.html", here, error.status, form=field_error(error),
-                     proposal=loaded.head, values=data)  # fmt: skip
+        return _draft_page(here, error.status, form=field_error(error), proposal=loaded.head,
+                           values=data, role=role)  # fmt: skip
     return Redirect(f"/s/{here.space.slug}/proposals/{proposal_id}", status_code=303)
 
 
@@ -467,6 +680,8 @@ async def proposal_context(
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
         objections=found.visible_objections(here.space.hide_positions, actor),
         words=labels.words(),
+        role_change=current["role"] and await _role_change(conn, here.space.id, proposal_id,
+                                                           current["role"]),
     )  # fmt: skip
 
 
