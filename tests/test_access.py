@@ -257,6 +257,13 @@ RULES = [
          url="/s/alpha/decisions/{decision_number}/print"),
     Rule("POST", "/s/{slug:str}/decisions/{number:str}/review", FACILITATORS,
          url="/s/alpha/decisions/{decision_number}/review", data={"review_on": "2099-01-01"}),
+    # Opening a review of a decision (a draft proposal of kind "review"): the facilitators.
+    Rule("GET", "/s/{slug:str}/decisions/{number:str}/reviews/new", FACILITATORS,
+         url="/s/alpha/decisions/{decision_number}/reviews/new?outcome=amend"),
+    Rule("POST", "/s/{slug:str}/decisions/{number:str}/reviews/new", FACILITATORS,
+         url="/s/alpha/decisions/{decision_number}/reviews/new",
+         data={"outcome": "confirm", "next_review_on": "2099-01-01", "title": "Reconduction",
+               "driver": "Sa date est venue.", "body": "Elle reste en vigueur."}),
     Rule("GET", "/api/v1/spaces/{slug:str}/decisions", API_VIEW_SPACE,
          url="/api/v1/spaces/alpha/decisions?q=jardin"),
     Rule("GET", "/api/v1/spaces/{slug:str}/decisions/{number:str}", API_VIEW_SPACE,

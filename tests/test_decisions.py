@@ -259,10 +259,14 @@ async def test_filters_by_status_and_dates(
 ) -> None:
     meetings, budget, garden = three
     async with db.transaction(pool) as conn:
+        # Repealed: a link from another decision (the status is derived from the links).
         await conn.execute(
-            "UPDATE decisions SET status = 'repealed' WHERE space_id = $1 AND number = $2",
+            """INSERT INTO decision_links (target_id, decision_id, space_id, kind)
+               SELECT g.id, b.id, g.space_id, 'repeals' FROM decisions g, decisions b
+               WHERE g.space_id = $1 AND g.number = $2 AND b.space_id = $1 AND b.number = $3""",
             alpha.id,
             garden,
+            budget,
         )
         await decisions.set_review_date(
             conn, alpha.id, budget, TODAY + timedelta(days=10), world.user_ids["facilitator"]

@@ -22,7 +22,7 @@ from consentir.accounts import routes as account_routes
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
-from consentir.decisions import reviews
+from consentir.decisions import review_routes, reviews
 from consentir.decisions import routes as decision_routes
 from consentir.elections import routes as election_routes
 from consentir.mail import MailSettings, mail_settings_from_env
@@ -157,6 +157,7 @@ def create_app(
         *space_routes.routes,
         *consent_routes.routes,
         *decision_routes.routes,
+        *review_routes.routes,
         *meeting_routes.routes,
         *mandate_routes.routes,
         *election_routes.routes,

@@ -457,8 +457,9 @@ def _draft_page(
 
 def _target(data: dict[str, Any]) -> RoleTarget:
     """The form's hidden fields; a forged one is refused (422)."""
+    hidden = {key: data[key] for key in RoleTarget.__struct_fields__ if key in data}
     try:
-        return parse_form(RoleTarget, data)
+        return parse_form(RoleTarget, hidden)
     except FormInvalid:
         raise DomainError("invalid_field", N_("This value is not valid."), status=422) from None
 

@@ -34,6 +34,7 @@ from consentir.consent.rules import (
     VersionPublished,
 )
 from consentir.db import Connection
+from consentir.decisions import reviewing
 from consentir.decisions import store as decisions
 from consentir.elections import store as elections
 from consentir.elections.rules import Ballot, Nomination
@@ -491,6 +492,10 @@ class _Writer:
                         self.data["mandate"] = await elections.elected(
                             self.conn, self.space.id, self.loaded.head.id, self.actor_id
                         )
+                    # A review's: confirms, amends or repeals the decision it reviews.
+                    await reviewing.adopted(
+                        self.conn, self.space.id, self.loaded.head.id, self.actor_id
+                    )
                 case NominationKept():
                     await self._nomination(effect)
         return self.data
@@ -764,6 +769,18 @@ SELECT
      FROM objections o JOIN users ou ON ou.id = o.objector_id
     WHERE o.proposal_id = p.id) AS objections,
   (SELECT number FROM decisions WHERE proposal_id = p.id) AS decision,
+  -- A review: the decision it reviews, and the concerns kept when that one was adopted.
+  (SELECT json_build_object(
+       'number', d.number, 'title', d.title, 'review_on', d.review_on, 'status', st.status,
+       'outcome', p.review_outcome, 'next_review_on', p.review_next_on,
+       'concerns', (SELECT coalesce(json_agg(json_build_object(
+                               'person', cu.name, 'reason', c.reason) ORDER BY cu.name, c.id), '[]')
+                      FROM rounds cr JOIN positions c ON c.round_id = cr.id
+                      JOIN users cu ON cu.id = c.user_id
+                     WHERE cr.proposal_id = d.proposal_id AND cr.outcome = 'adopted'
+                       AND c.stance = 'concern' AND c.superseded_at IS NULL))
+     FROM decisions d JOIN decision_states st ON st.decision_id = d.id
+    WHERE d.id = p.review_of) AS review,
   -- Where the page's live stream starts: the space's latest event, as the page was read.
   (SELECT coalesce(max(j.id), 0) FROM journal j WHERE j.space_id = p.space_id) AS last_event,
   p.stage
@@ -787,6 +804,7 @@ class Detail(msgspec.Struct, frozen=True):
     decision: str | None
     last_event: int = 0  # the space's latest journal id when this was read
     stage: Stage = Stage.DRAFT  # the proposal's stage when this was read
+    review: reviewing.UnderReview | None = None  # a review: the decision it reviews
 
     @property
     def open_round(self) -> dict[str, Any] | None:
@@ -827,6 +845,7 @@ async def detail(conn: Connection, space_id: int, proposal_id: int) -> Detail:
         decision=row["decision"],
         last_event=row["last_event"],
         stage=Stage(row["stage"]),
+        review=reviewing.under_review(row["review"]),
     )
 
 
@@ -1148,11 +1167,16 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                     SELECT f.id FROM meetings f WHERE f.facilitator_id = $1
                     AND f.state <> 'closed')
     UNION ALL
-    -- Decisions in force of the spaces I facilitate whose review date comes within $2.
+    -- Decisions in force of the spaces I facilitate whose review date comes within $2 (not
+    -- the record of a review: decision_states.reviewable), unless their review is under way
+    -- (its own steps show then).
     SELECT 'review', d.space_id, d.title, NULL, d.number, NULL, d.review_on, NULL
     FROM facilitated f
     JOIN decisions d ON d.space_id = f.space_id AND d.review_on <= $2
-    WHERE d.status = 'in_force'
+    JOIN decision_states st ON st.decision_id = d.id
+    WHERE st.reviewable
+      AND NOT EXISTS (SELECT 1 FROM proposals rp WHERE rp.review_of = d.id
+                      AND rp.closed_at IS NULL AND rp.stage <> 'draft')
 )
 SELECT i.kind, s.slug AS space_slug, s.name AS space_name, i.title, i.proposal_id, i.ref,
        i.deadline, i.due_on, i.stage

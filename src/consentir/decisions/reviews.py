@@ -1,6 +1,7 @@
-"""Decisions due for review: on its review date, a decision in force is announced to those
-who hold a stake in it (its proposer, those who objected, the space's facilitators), once
-per review date. A background task, decision by decision through `tasks.each_due`.
+"""Decisions due for review: on its review date, a decision in force (and not the record of
+a review: decision_states.reviewable) is announced to those who hold a stake in it (its
+proposer, those who objected, the space's facilitators), once per review date. A background
+task, decision by decision through `tasks.each_due`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ FROM decisions d
 JOIN spaces s ON s.id = d.space_id
 JOIN proposals p ON p.id = d.proposal_id
 LEFT JOIN task_failures f ON f.task = '{TASK}' AND f.row_id = d.id
-WHERE d.review_announced_on IS NULL AND d.review_on <= $2 AND d.status = 'in_force'
+WHERE d.review_announced_on IS NULL AND d.review_on <= $2
+  AND EXISTS (SELECT 1 FROM decision_states st WHERE st.decision_id = d.id AND st.reviewable)
   AND (f.row_id IS NULL OR (f.failed_at IS NULL AND f.next_attempt_at <= $1))
 ORDER BY d.review_on, d.id
 LIMIT 1

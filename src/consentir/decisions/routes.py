@@ -8,7 +8,7 @@ anyone who may view the space may read its register; facilitators change review 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -25,7 +25,8 @@ from consentir.accounts.store import User
 from consentir.config import Settings
 from consentir.consent import labels
 from consentir.consent.diff import rendered_diff
-from consentir.decisions import exports
+from consentir.consent.store import REVIEW_NOTICE_DAYS
+from consentir.decisions import exports, reviewing
 from consentir.decisions import store as decisions
 from consentir.decisions.exports import DecisionOut
 from consentir.decisions.search import MAX_QUERY
@@ -210,7 +211,7 @@ async def _register(
             try:
                 filters = read_filters(query, roles)
                 rows, next_cursor = await decisions.register(
-                    conn, here.space.id, filters, after=after or None
+                    conn, here.space.id, filters, after=after or None, links=True
                 )
             except FormInvalid as invalid:
                 form, code = invalid, 422
@@ -338,6 +339,11 @@ def _decision_page(
         form=form or FormInvalid({}, {"review_on": trail.review_on.isoformat()}),
         saved=saved,
         base=_register_base(here),
+        # Shown as due for review (to facilitators: a review to open) from this many days
+        # before its date, as on the dashboard.
+        review_from=datetime.now(UTC).date() + timedelta(days=REVIEW_NOTICE_DAYS),
+        review_outcomes=reviewing.OUTCOMES,
+        outcome_names=reviewing.OUTCOME_NAMES,
     )
 
 

@@ -80,15 +80,16 @@ async def adopt(conn: Connection, space: Space, proposal: _Proposal, version: in
         add_months(today, space.review_delay_months),
         search_text(text["title"], text["driver"], text["body"]),
     )
+    # What it supersedes, if still in force: one link each (a decision leaves force once; a
+    # decision another one ended meanwhile, even concurrently, is left as it is).
     await conn.execute(
-        """WITH replaced AS (
-               INSERT INTO decision_supersedes (decision_id, superseded_id)
-               SELECT d.id, ps.decision_id FROM proposal_supersedes ps
-               JOIN decisions d ON d.proposal_id = ps.proposal_id
-               WHERE ps.proposal_id = $1
-               RETURNING decision_id, superseded_id)
-           UPDATE decisions old SET status = 'superseded', superseded_by = r.decision_id
-           FROM replaced r WHERE old.id = r.superseded_id AND old.status = 'in_force'""",
+        """INSERT INTO decision_links (target_id, decision_id, space_id, kind)
+           SELECT old.id, d.id, d.space_id, 'supersedes' FROM proposal_supersedes ps
+           JOIN decisions d ON d.proposal_id = ps.proposal_id
+           JOIN decisions old ON old.id = ps.decision_id AND old.space_id = d.space_id
+           WHERE ps.proposal_id = $1
+           ORDER BY old.id
+           ON CONFLICT (target_id) DO NOTHING""",
         proposal.id,
     )
     return number
@@ -103,8 +104,9 @@ async def set_superseded_by_proposal(
     """Record which decisions in force of this space the proposal will replace."""
     wanted = sorted({n.strip().upper() for n in numbers if n.strip()})
     rows = await conn.fetch(
-        "SELECT id, number FROM decisions"
-        " WHERE space_id = $1 AND number = ANY($2::text[]) AND status = 'in_force'",
+        "SELECT d.id, d.number FROM decisions d"
+        " JOIN decision_states st ON st.decision_id = d.id AND st.in_force"
+        " WHERE d.space_id = $1 AND d.number = ANY($2::text[])",
         space_id,
         wanted,
     )
@@ -140,9 +142,15 @@ class DecisionRow(msgspec.Struct, frozen=True):
     version: int
     adopted_at: datetime
     review_on: date
-    status: str
+    status: str  # in_force | superseded | repealed: derived from the links (decision_states)
+    reviewable: bool  # in force, and not the record of a review that confirmed or repealed
     body: str = ""
     driver: str = ""
+    # The links, both ways (numbers), when asked for (`register(links=True)`).
+    superseded_by: str | None = None
+    repealed_by: str | None = None
+    supersedes: list[str] = msgspec.field(default_factory=list)
+    repeals: list[str] = msgspec.field(default_factory=list)
 
 
 class Filters(msgspec.Struct, frozen=True):
@@ -155,18 +163,39 @@ class Filters(msgspec.Struct, frozen=True):
 
 
 _REGISTER = """
-SELECT id, number, title, proposal_id, version, adopted_at, review_on, status,
-       CASE WHEN $9 THEN body ELSE '' END AS body, CASE WHEN $9 THEN driver ELSE '' END AS driver
-FROM decisions
-WHERE space_id = $1
-  AND ($2 = '' OR search @@ plainto_tsquery('french', $2))
-  AND ($3 = '' OR status = $3)
-  AND ($4::date IS NULL OR adopted_at >= $4::date)
-  AND ($5::date IS NULL OR adopted_at < $5::date + 1)
-  AND ($6::date IS NULL OR review_on < $6::date)
-  AND ($7::timestamptz IS NULL OR (adopted_at, id) < ($7, $8))
-  AND ($11::bigint[] IS NULL OR id = ANY($11::bigint[]))
-ORDER BY adopted_at DESC, id DESC
+SELECT d.id, d.number, d.title, d.proposal_id, d.version, d.adopted_at, d.review_on, st.status,
+       st.reviewable,
+       CASE WHEN $9 THEN d.body ELSE '' END AS body,
+       CASE WHEN $9 THEN d.driver ELSE '' END AS driver,
+       -- With $12, the links both ways: who ended it, what it ended (numbers).
+       CASE WHEN $12 THEN (SELECT b.number FROM decisions b WHERE b.id = st.superseded_by)
+       END AS superseded_by,
+       CASE WHEN $12 THEN (SELECT b.number FROM decisions b WHERE b.id = st.repealed_by)
+       END AS repealed_by,
+       CASE WHEN $12 THEN ARRAY(
+           SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
+           WHERE l.decision_id = d.id AND l.kind = 'supersedes' ORDER BY t.number)
+       ELSE '{}' END AS supersedes,
+       CASE WHEN $12 THEN ARRAY(
+           SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
+           WHERE l.decision_id = d.id AND l.kind = 'repeals' ORDER BY t.number)
+       ELSE '{}' END AS repeals
+FROM decisions d
+JOIN decision_states st ON st.decision_id = d.id
+WHERE d.space_id = $1
+  AND ($2 = '' OR d.search @@ plainto_tsquery('french', $2))
+  -- (In words the planner reads: an anti-join for those in force, a join from the links
+  -- for the others.)
+  AND CASE $3 WHEN '' THEN true
+              WHEN 'in_force' THEN st.in_force
+              WHEN 'superseded' THEN st.ended_as = 'supersedes'
+              WHEN 'repealed' THEN st.ended_as = 'repeals' END
+  AND ($4::date IS NULL OR d.adopted_at >= $4::date)
+  AND ($5::date IS NULL OR d.adopted_at < $5::date + 1)
+  AND ($6::date IS NULL OR d.review_on < $6::date)
+  AND ($7::timestamptz IS NULL OR (d.adopted_at, d.id) < ($7, $8))
+  AND ($11::bigint[] IS NULL OR d.id = ANY($11::bigint[]))
+ORDER BY d.adopted_at DESC, d.id DESC
 LIMIT $10
 """
 
@@ -179,8 +208,10 @@ async def register(
     after: str | None = None,
     limit: int = PAGE,
     full_text: bool = False,
+    links: bool = False,
 ) -> tuple[list[DecisionRow], str | None]:
-    """A page of the register, newest first, and the cursor of the next page (if any)."""
+    """A page of the register, newest first, and the cursor of the next page (if any);
+    with `links`, each row's links to other decisions, both ways."""
     when, ident = keyset.decode(after)
     rows = await conn.fetch(
         _REGISTER,
@@ -195,6 +226,7 @@ async def register(
         full_text,
         limit + 1,
         None if filters.among is None else list(filters.among),
+        links,
     )
     page = [DecisionRow(**dict(r)) for r in rows[:limit]]
     following = keyset.encode(page[-1].adopted_at, page[-1].id) if len(rows) > limit else None

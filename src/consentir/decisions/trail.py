@@ -83,10 +83,22 @@ class Objection(msgspec.Struct, frozen=True):
     objector_confirmed_at: datetime | None = None
 
 
+class Review(msgspec.Struct, frozen=True):
+    """A review of the decision (a proposal of kind "review", once submitted to the group)."""
+
+    proposal_id: int
+    title: str
+    stage: str
+    outcome: str  # confirm | amend | repeal: the outcome it proposes
+    created_at: datetime
+    next_review_on: date | None = None  # confirm: the date of the next review
+    decision: str | None = None  # adopted: its own decision's number
+
+
 class Trail(msgspec.Struct, frozen=True):
     number: str
     title: str
-    status: str  # in_force | superseded | repealed
+    status: str  # in_force | superseded | repealed: derived from the links
     adopted_at: datetime
     review_on: date
     version: int  # the version adopted
@@ -98,14 +110,38 @@ class Trail(msgspec.Struct, frozen=True):
     rounds: list[Round]
     questions: list[Question]
     objections: list[Objection]
+    # Its links to other decisions, both ways (numbers).
     superseded_by: str | None = None
+    repealed_by: str | None = None
+    supersedes: list[str] = msgspec.field(default_factory=list)
+    repeals: list[str] = msgspec.field(default_factory=list)
+    # In force, and not the record of a review: it comes up for review on `review_on`.
+    reviewable: bool = False
+    # A decision adopted by a review: the decision reviewed, and the outcome.
+    review_of: str | None = None
+    review_outcome: str | None = None
+    reviews: list[Review] = msgspec.field(default_factory=list)  # its reviews, oldest first
 
 
 _TRAIL = """
-SELECT d.number, d.title, d.status, d.adopted_at, d.review_on, d.version, d.driver, d.body,
-       pu.name AS proposer, p.created_at AS proposed_at,
-       (SELECT s.number FROM decisions s
-         WHERE s.id = d.superseded_by AND s.space_id = d.space_id) AS superseded_by,
+SELECT d.number, d.title, st.status, st.reviewable, d.adopted_at, d.review_on, d.version,
+       d.driver, d.body, pu.name AS proposer, p.created_at AS proposed_at,
+       (SELECT b.number FROM decisions b WHERE b.id = st.superseded_by) AS superseded_by,
+       (SELECT b.number FROM decisions b WHERE b.id = st.repealed_by) AS repealed_by,
+       ARRAY(SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
+             WHERE l.decision_id = d.id AND l.kind = 'supersedes' ORDER BY t.number) AS supersedes,
+       ARRAY(SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
+             WHERE l.decision_id = d.id AND l.kind = 'repeals' ORDER BY t.number) AS repeals,
+       (SELECT o.number FROM decisions o WHERE o.id = p.review_of) AS review_of,
+       p.review_outcome,
+       -- Its reviews, once submitted (a draft is its author's and the facilitators' only).
+       (SELECT coalesce(json_agg(json_build_object(
+                   'proposal_id', rp.id, 'title', rp.title, 'stage', rp.stage,
+                   'outcome', rp.review_outcome, 'created_at', rp.created_at,
+                   'next_review_on', rp.review_next_on, 'decision', rd.number) ORDER BY rp.id),
+                   '[]')
+          FROM proposals rp LEFT JOIN decisions rd ON rd.proposal_id = rp.id
+         WHERE rp.review_of = d.id AND rp.stage <> 'draft') AS reviews,
        (SELECT coalesce(json_agg(json_build_object(
                    'number', v.number, 'driver', v.driver, 'body', v.body, 'note', v.note,
                    'author', vu.name, 'created_at', v.created_at) ORDER BY v.number), '[]')
@@ -151,6 +187,7 @@ SELECT d.number, d.title, d.status, d.adopted_at, d.review_on, d.version, d.driv
           LEFT JOIN users ju ON ju.id = o.judged_by
          WHERE o.proposal_id = p.id) AS objections
 FROM decisions d
+JOIN decision_states st ON st.decision_id = d.id
 JOIN proposals p ON p.id = d.proposal_id AND p.space_id = d.space_id
 JOIN users pu ON pu.id = p.proposer_id
 WHERE d.space_id = $1 AND d.number = $2

@@ -118,8 +118,11 @@ def config(version: str) -> OpenAPIConfig:
         tags=[
             Tag(name="live", description="Server-Sent Events for open pages."),
             Tag(name="roles", description="A space's roles: their texts, seats and holders."),
-            Tag(name="mandates", description="Mandates: who holds which seat, for which term,"
-                " granted by which decision; the holder's resignation."),
+            Tag(
+                name="mandates",
+                description="Mandates: who holds which seat, for which term,"
+                " granted by which decision; the holder's resignation.",
+            ),
         ],
     )
 
