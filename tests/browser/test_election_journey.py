@@ -181,6 +181,9 @@ async def test_an_election_over_days_from_nominations_to_the_mandate(
     # The decision's page tells the whole election: each round, the refusals if any.
     await page.locator("#done").get_by_role("link", name=re.compile("^Voir la décision")).click()
     await expect(page.locator("main")).to_contain_text("Tour des nominations")
+    nominations = page.locator("[data-mark=nominations]")
+    await expect(nominations).to_contain_text("a nommé Target — Elle est disponible le soir.")
+    await expect(nominations).to_contain_text("Après vos raisons, je me sens prête.")
     await journey.shoot(page, "e05-decision")
 
     # The mandate: on the holder's "Mes mandats", in the register and in its export.

@@ -42,6 +42,17 @@ class Reaction(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
+class Nominated(msgspec.Struct, frozen=True):
+    """An election's nomination, kept for the record (a moved one too, superseded)."""
+
+    person: str
+    nominee: str | None  # None: passed
+    reason: str
+    changed: bool  # given in the change round
+    superseded: bool  # moved later by the same person
+    created_at: datetime
+
+
 class Round(msgspec.Struct, frozen=True):
     id: int
     kind: str  # clarify | react | object
@@ -53,6 +64,7 @@ class Round(msgspec.Struct, frozen=True):
     closed_at: datetime | None = None
     outcome: str | None = None
     deadline: datetime | None = None
+    nominations: list[Nominated] = msgspec.field(default_factory=list)  # an election's
 
 
 class Question(msgspec.Struct, frozen=True):
@@ -167,7 +179,15 @@ SELECT d.number, d.title, st.status, st.reviewable, d.adopted_at, d.review_on, d
                                         'person', xu.name, 'text', x.text, 'passed', x.passed,
                                         'created_at', x.created_at) ORDER BY x.id), '[]')
                                    FROM reactions x JOIN users xu ON xu.id = x.author_id
-                                  WHERE x.round_id = r.id)
+                                  WHERE x.round_id = r.id),
+                   'nominations', (SELECT coalesce(json_agg(json_build_object(
+                                        'person', nu.name, 'nominee', ne.name,
+                                        'reason', n.reason, 'changed', n.changed,
+                                        'superseded', n.superseded_at IS NOT NULL,
+                                        'created_at', n.created_at) ORDER BY n.id), '[]')
+                                   FROM nominations n JOIN users nu ON nu.id = n.voter_id
+                                   LEFT JOIN users ne ON ne.id = n.nominee_id
+                                  WHERE n.round_id = r.id)
                ) ORDER BY r.id), '[]')
           FROM rounds r WHERE r.proposal_id = p.id) AS rounds,
        (SELECT coalesce(json_agg(json_build_object(
