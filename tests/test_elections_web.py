@@ -197,3 +197,37 @@ async def test_a_space_may_let_the_person_proposed_answer_with_the_others(
         )
         is False
     )
+
+
+async def test_the_api_describes_an_election_then_runs_it_by_the_proposal_steps(
+    client_world: tuple[Client, Scenario], pool: asyncpg.Pool, alpha: Space
+) -> None:
+    from tests.test_available import bearer as bearer_for
+    from tests.test_boundary import assert_problem
+
+    client, world = client_world
+    async with db.transaction(pool) as conn:
+        role_id = await mandates.record_preexisting_role(
+            conn, alpha.id, PRESIDENCY, actor_id=world.user_ids["admin"]
+        )
+    path = f"/api/v1/spaces/alpha/roles/{role_id}/elections"
+    body = {"seat": 1, "first": "2027-03-01", "last": "2029-02-28"}
+    member = await client.post(path, json=body, headers=bearer_for(world, "member"))
+    assert member.status_code == 403
+    headers = {**bearer_for(world, "facilitator"), "Idempotency-Key": "elect-1"}
+    sent = await client.post(path, json=body, headers=headers)
+    assert sent.status_code == 201, sent.text
+    again = await client.post(path, json=body, headers=headers)
+    assert again.json() == sent.json() and again.headers["idempotent-replayed"] == "true"
+    proposal = sent.json()["href"]
+    assert sent.headers["location"] == proposal
+    assert await pool.fetchval("SELECT count(*) FROM elections") == 1
+    opened = await client.post(
+        f"{proposal}/steps/submit", json={}, headers=bearer_for(world, "facilitator")
+    )
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["stage"] == "nominate"
+    backwards = await client.post(
+        path, json={**body, "last": "2020-01-01"}, headers=bearer_for(world, "facilitator")
+    )
+    assert_problem(backwards, 422, "last")

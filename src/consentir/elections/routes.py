@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import asyncpg
 import msgspec
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from consentir import db
@@ -45,6 +45,25 @@ class ElectionForm(msgspec.Struct):
     first: date
     last: date
     driver: Annotated[boundary.Text, msgspec.Meta(max_length=10000)] = ""
+
+
+def _draft(role: Role, form: ElectionForm, values: dict[str, Any]) -> tuple[Content, Described]:
+    """The election's draft: what it is about, and its text in the writer's language (the
+    title names the role, the text the seat and the term)."""
+    if form.last < form.first:
+        raise FormInvalid({"last": gettext(LAST_BEFORE_FIRST)}, values)
+    term = Term(form.first, form.last + timedelta(days=1))
+    name = role.text.name
+    seat = gettext(wording.SEAT) % {"seat": form.seat} if role.text.seats > 1 else ""
+    dates = {"start": format_day(term.first), "end": format_day(term.last)}
+    content = Content(
+        title=gettext("Election: %(role)s") % {"role": name} + seat,
+        driver=form.driver.strip() or gettext("Choose who holds the role %(role)s.")
+        % {"role": name},
+        body=gettext("The role %(role)s%(seat)s, from %(start)s to %(end)s.")
+        % {"role": name, "seat": seat, **dates},
+    )  # fmt: skip
+    return content, Described(role.id, form.seat, term)
 
 
 async def _defaults(conn: db.Connection, space_id: int, role: Role, seat: int) -> Term:
@@ -97,27 +116,14 @@ async def describe_election(
         role = await mandates.role(conn, here.space.id, role_id)
     try:
         form = parse_form(ElectionForm, values)
-        if form.last < form.first:
-            raise FormInvalid({"last": gettext(LAST_BEFORE_FIRST)}, values)
-        term = Term(form.first, form.last + timedelta(days=1))
-        name = role.text.name
-        seat = gettext(wording.SEAT) % {"seat": form.seat} if role.text.seats > 1 else ""
-        dates = {"start": format_day(term.first), "end": format_day(term.last)}
-        content = Content(
-            title=gettext("Election: %(role)s") % {"role": name} + seat,
-            driver=form.driver.strip() or gettext("Choose who holds the role %(role)s.")
-            % {"role": name},
-            body=gettext("The role %(role)s%(seat)s, from %(start)s to %(end)s.")
-            % {"role": name, "seat": seat, **dates},
-        )  # fmt: skip
+        content, about = _draft(role, form, values)
         async with db.transaction(pool) as conn:
             replay = await idempotency.claim_form(conn, me.id, data, page, form)
             if replay is not None:
                 return replay.redirect(f"/s/{here.space.slug}/proposals")
             proposal_id = await proposals.create(
-                conn, here.space, actor_of(here, me), content,
-                election=Described(role.id, form.seat, term),
-            )  # fmt: skip
+                conn, here.space, actor_of(here, me), content, election=about
+            )
             location = f"/s/{here.space.slug}/proposals/{proposal_id}"
             await idempotency.record_form(conn, me.id, data, location)
     except FormInvalid as invalid:
@@ -130,4 +136,66 @@ async def describe_election(
     return Redirect(location, status_code=303)
 
 
-routes = [new_election, describe_election]
+# --- the JSON API ---------------------------------------------------------------------------
+
+
+class ElectionIn(ElectionForm, boundary.Input, kw_only=True):
+    """An election to describe: the seat, the term's first and last days, why now."""
+
+
+class ElectionOut(msgspec.Struct):
+    proposal_id: int
+    href: str  # the proposal in the API: its steps are the election's (nominate, reveal, …)
+
+
+@post(
+    "/api/v1/spaces/{slug:str}/roles/{role_id:int}/elections",
+    tags=["roles"],
+    status_code=201,
+    summary="Describe an election for a seat of a role (a facilitator)",
+)
+async def api_describe_election(
+    request: Request[Any, Any, Any],
+    here: NamedDependency[SpaceView],
+    me: NamedDependency[User],
+    pool: NamedDependency[asyncpg.Pool],
+    role_id: FromPath[int],
+    data: JSONBody[ElectionIn],
+) -> Response[ElectionOut]:
+    """A draft election, as from the role page; then its proposal's steps run it (`submit`
+    opens the nominations). A seat held for those dates: 409 naming `first`. Accepts an
+    `Idempotency-Key` header."""  # fmt: skip
+    require(here.standing, Action.FACILITATE)  # (before the key: a refusal is not kept)
+    async with pool.acquire() as conn:
+        role = await mandates.role(conn, here.space.id, role_id)
+    try:
+        content, about = _draft(role, data, {})
+    except FormInvalid:  # (the only one: the last day before the first)
+        raise DomainError("term_order", LAST_BEFORE_FIRST, field="last") from None
+    key = request.headers.get("idempotency-key")
+    fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
+    async with db.transaction(pool) as conn:
+        if key:
+            replay = await idempotency.claim(conn, me.id, key, fingerprint)
+            if replay is not None:
+                first = msgspec.json.decode(replay.body, type=ElectionOut)
+                return Response(
+                    first,
+                    status_code=replay.status,
+                    headers={
+                        "idempotent-replayed": "true",
+                        "location": replay.location or first.href,
+                    },
+                )
+        proposal_id = await proposals.create(
+            conn, here.space, actor_of(here, me), content, election=about
+        )
+        location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"
+        out = ElectionOut(proposal_id, location)
+        if key:
+            await idempotency.record(conn, me.id, key, status=201,
+                                     body=msgspec.json.encode(out), location=location)  # fmt: skip
+    return Response(out, status_code=201, headers={"location": location})
+
+
+routes = [new_election, describe_election, api_describe_election]
