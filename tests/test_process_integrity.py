@@ -411,8 +411,10 @@ def test_the_api_asks_a_revision_exactly_for_the_steps_that_move_the_process() -
 
     me = User(1, "a@example.org", "A", "fr", is_instance_admin=False, email_confirmed=True)
     form = ActionIn(text="t", driver="d", body="b", stance="consent", version=1, reason="r",
-                    question_id=1, objection_id=1, verdict="valid", revision=1)  # fmt: skip
+                    question_id=1, objection_id=1, verdict="valid", revision=1,
+                    nominee=1)  # fmt: skip
     moving = {v for v in VERBS if isinstance(build(v, form, me, datetime.now(UTC))[0],
                                              rules.MOVING_ACTIONS)}  # fmt: skip
     assert moving == MOVING_VERBS == {"advance", "close-round", "open-object-round", "close",
-                                      "withdraw", "judge", "publish"}  # fmt: skip
+                                      "withdraw", "judge", "publish", "reveal",
+                                      "open-change-round", "propose-holder"}  # fmt: skip

@@ -26,6 +26,9 @@ from consentir.consent import rules, store
 from consentir.consent.deadlines import run_due
 from consentir.consent.rules import Rule, RuleViolation, Stance
 from consentir.consent.store import Content
+from consentir.elections.store import Described
+from consentir.mandates import store as mandates
+from consentir.mandates.rules import Term
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Signature, Space
 from consentir.web.i18n import display_zone, translations
@@ -220,6 +223,44 @@ async def alone(s: Setup) -> Target:
 
 # --- the table ----------------------------------------------------------------------------
 
+
+async def election_draft(s: Setup) -> Target:
+    """An election (facilitator's draft) for the one seat of a role of alpha."""
+    async with db.transaction(s.pool) as conn:
+        role_id = await mandates.record_preexisting_role(conn, s.alpha.id, mandates.RoleText(
+            name="Secrétariat", purpose="Les comptes rendus.", domain="", accountabilities=[],
+            seats=1, term_months=12), actor_id=s.id("admin"))  # fmt: skip
+        text = Content(title="Élection : Secrétariat", driver="Élire.", body="Le siège 1.")
+        about = Described(role_id, 1, Term(date(2090, 1, 1), date(2091, 1, 1)))
+        pid = await store.create(conn, s.alpha, person(s.world, "facilitator"), text,
+                                 election=about)  # fmt: skip
+    return Target("alpha", pid)
+
+
+async def nominating(s: Setup) -> Target:
+    target = await election_draft(s)
+    await s.do(target.proposal_id, "facilitator", rules.Submit(frozenset()))
+    return target
+
+
+async def holder_proposed(s: Setup) -> Target:
+    """Everyone nominated `target`; revealed; `target` proposed (version 2)."""
+    target = await nominating(s)
+    for role in ("member", "facilitator", "admin", "target"):
+        await s.do(target.proposal_id, role, rules.Nominate(s.id("target"), "Disponible."))
+    await s.do(target.proposal_id, "facilitator", rules.Reveal(datetime.now(UTC)))
+    await s.do(target.proposal_id, "facilitator", rules.ProposeHolder(s.id("target"), "Oui."))
+    return target
+
+
+async def holder_declined(s: Setup) -> Target:
+    target = await holder_proposed(s)
+    for role in ("member", "facilitator", "admin"):
+        await position(s, target.proposal_id, role, Stance.CONSENT, 2)
+    await position(s, target.proposal_id, "target", Stance.OBJECTION, 2)
+    return target
+
+
 Fields = Callable[[Target, Scenario], dict[str, Any]]
 
 
@@ -287,6 +328,16 @@ CASES: dict[Rule, Case] = {
         "stance": "consent", "version": 1, "person": w.user_ids["admin"]}),
     Rule.ON_BEHALF_LIFTS: Case(objected_in_a_meeting, "facilitator", "position", lambda t, w: {
         "stance": "consent", "version": 1, "person": w.user_ids["target"]}),
+    Rule.NOT_AN_ELECTION: Case(clarifying, "target", "nominate", lambda t, w: {
+        "nominee": w.user_ids["member"], "reason": "Disponible."}),
+    Rule.ELECTION_STEP: Case(holder_declined, "facilitator", "open-object-round"),
+    Rule.NOMINATIONS_SEALED: Case(nominating, "facilitator", "reveal"),
+    Rule.NOMINEE_NOT_ELIGIBLE: Case(nominating, "member", "nominate", lambda t, w: {
+        "nominee": w.user_ids["unsigned"], "reason": "Disponible."}),
+    Rule.NOMINEE_DECLINED: Case(holder_declined, "facilitator", "propose-holder", lambda t, w: {
+        "nominee": w.user_ids["target"], "reason": "Toujours elle."}),
+    Rule.NOMINEE_ANSWERS_LAST: Case(holder_proposed, "target", "position",
+                                    fields(stance="consent", version=2)),
 }  # fmt: skip
 
 # Rules a surface cannot reach, and why; each is tested below through the path that can.
