@@ -335,6 +335,16 @@ RULES = [
          roles(default=FORBIDDEN, anonymous=SIGNIN, outsider=MISSING, member=OK),
          url="/api/v1/spaces/alpha/mandates/{mandate_id}/resign",
          json={"last_day": "{mandate_last_day}"}),
+    # Proposing to revoke a mandate (a draft proposal of kind "revocation"): like any
+    # proposal, those who may take part.
+    Rule("GET", "/s/{slug:str}/mandates/{mandate_id:int}/revoke", PARTICIPANTS,
+         url="/s/alpha/mandates/{mandate_id}/revoke"),
+    Rule("POST", "/s/{slug:str}/mandates/{mandate_id:int}/revoke", PARTICIPANTS,
+         url="/s/alpha/mandates/{mandate_id}/revoke",
+         data={"driver": "La caisse n'est plus tenue.", "last_day": "{mandate_last_day}"}),
+    Rule("POST", "/api/v1/spaces/{slug:str}/mandates/{mandate_id:int}/revocations",
+         PARTICIPANTS, url="/api/v1/spaces/alpha/mandates/{mandate_id}/revocations",
+         json={"driver": "La caisse n'est plus tenue."}),
     # An endless stream: its access is checked on a real server by
     # tests/test_live.py::test_only_those_who_may_see_the_space_open_its_stream.
     Rule("GET", "/live/s/{slug:str}", VIEW_SPACE, url="/live/s/alpha", streamed=True),

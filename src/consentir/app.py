@@ -29,6 +29,7 @@ from consentir.mail import MailSettings, mail_settings_from_env
 from consentir.mandates import api as mandate_api
 from consentir.mandates import register as mandate_register
 from consentir.mandates import reminders as term_reminders
+from consentir.mandates import revoke_routes
 from consentir.mandates import routes as mandate_routes
 from consentir.meetings import routes as meeting_routes
 from consentir.notifications import mailer
@@ -163,6 +164,7 @@ def create_app(
         *election_routes.routes,
         *mandate_register.routes,
         *mandate_api.routes,
+        *revoke_routes.routes,
         *notification_routes.routes,
         *streams.routes,
     ]

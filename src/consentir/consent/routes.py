@@ -33,6 +33,7 @@ from consentir.decisions import store as decisions
 from consentir.elections import store as elections
 from consentir.elections.rules import by_nominee
 from consentir.errors import N_, DomainError
+from consentir.mandates import revoking
 from consentir.mandates import store as mandates
 from consentir.mandates.routes import RoleForm, accountabilities
 from consentir.mandates.rules import Term
@@ -328,11 +329,18 @@ class RoleChange:
 
     @property
     def changed(self) -> list[str]:
-        """The fields whose proposed value differs from the text before, in the form's order."""
+        """The fields whose proposed value differs from the text before, in the form's order
+        (retiring the role is said apart: `retires`)."""
         if self.before is None or self.text is None:
             return []
         return [name for name in RoleText.__struct_fields__
-                if getattr(self.before, name) != getattr(self.text, name)]  # fmt: skip
+                if name != "retire"
+                and getattr(self.before, name) != getattr(self.text, name)]  # fmt: skip
+
+    @property
+    def retires(self) -> bool:
+        """The proposal retires the role (a change of an existing role)."""
+        return self.before is not None and self.text is not None and self.text.retire
 
     @property
     def added(self) -> list[str]:
@@ -376,7 +384,7 @@ async def _role_change(
         return None
     before = None
     if row["name"] is not None:
-        fields = {name: row[name] for name in RoleText.__struct_fields__}
+        fields = {name: row[name] for name in RoleText.__struct_fields__ if name != "retire"}
         before = RoleText(**{**fields, "accountabilities": list(fields["accountabilities"])})
     text = msgspec.convert(proposed, RoleText) if proposed is not None else None
     return RoleChange(row["role_id"], before, text)
@@ -384,6 +392,7 @@ async def _role_change(
 
 CREATE_ROLE = N_("Create the role %(name)s")
 CHANGE_ROLE = N_("Change the role %(name)s")
+RETIRE_ROLE = N_("Retire the role %(name)s")
 
 
 def _one(value: Any) -> str:
@@ -400,7 +409,14 @@ def _role_values(text: RoleText) -> dict[str, str]:
         "accountabilities": "\n".join(text.accountabilities), "seats": str(text.seats),
         "term_months": str(text.term_months),
         "consecutive_terms": str(text.consecutive_terms or ""), "eligibility": text.eligibility,
+        **({"retire": "on"} if text.retire else {}),
     }  # fmt: skip
+
+
+class RetireField(msgspec.Struct):
+    """The role fields' checkbox "Retire this role" (a change of an existing role)."""
+
+    retire: bool = False
 
 
 def _read_draft(data: dict[str, Any], *, about_role: bool, changing: bool) -> Drafted:
@@ -409,8 +425,10 @@ def _read_draft(data: dict[str, Any], *, about_role: bool, changing: bool) -> Dr
     its field (FormInvalid). A role proposal's title left empty names the role."""
     values = {key: _one(value) for key, value in data.items() if key != "_csrf_token"}
     name = " ".join(values.get("name", "").split())
+    retire = about_role and parse_form(RetireField, {"retire": values.get("retire", "")}).retire
     if about_role and not values.get("title", "").strip() and 0 < len(name) <= 100:
-        values["title"] = gettext(CHANGE_ROLE if changing else CREATE_ROLE) % {"name": name}
+        named = RETIRE_ROLE if retire and changing else CHANGE_ROLE if changing else CREATE_ROLE
+        values["title"] = gettext(named) % {"name": name}
     errors: dict[str, str] = {}
     proposal = role = lines = None
     try:
@@ -422,6 +440,8 @@ def _read_draft(data: dict[str, Any], *, about_role: bool, changing: bool) -> Dr
             role = parse_form(RoleForm, values)
         except FormInvalid as invalid:
             errors.update(invalid.errors)
+        if retire and not changing:
+            errors["retire"] = gettext(mandates.RETIRE_NEW_ROLE)
         try:
             lines = accountabilities(values.get("accountabilities", ""), values)
         except FormInvalid as invalid:
@@ -435,7 +455,7 @@ def _read_draft(data: dict[str, Any], *, about_role: bool, changing: bool) -> Dr
     text = RoleText(
         name=role.name, purpose=role.purpose, domain=role.domain, accountabilities=lines,
         seats=role.seats, term_months=role.term_months,
-        consecutive_terms=role.consecutive_terms, eligibility=role.eligibility,
+        consecutive_terms=role.consecutive_terms, eligibility=role.eligibility, retire=retire,
     )  # fmt: skip
     return Drafted(proposal, text)
 
@@ -465,13 +485,15 @@ def _target(data: dict[str, Any]) -> RoleTarget:
 
 
 async def _changing(pool: asyncpg.Pool, here: SpaceView, target: RoleTarget) -> RoleChange | None:
-    """The role a new draft is about (a role of this space, or 404) with its current text."""
+    """The role a new draft is about (a role of this space, or 404; not retired, or 409)
+    with its current text."""
     if not target.about_role:
         return None
     if target.role_id is None:
         return RoleChange(None, None)
     async with pool.acquire() as conn:
-        role = await mandates.role(conn, here.space.id, target.role_id)
+        role = await mandates.check_role_proposal(conn, here.space.id, target.role_id, None)
+    assert role is not None
     return RoleChange(role.id, role.text)
 
 
@@ -683,6 +705,8 @@ async def proposal_context(
         words=labels.words(),
         role_change=current["role"] and await _role_change(conn, here.space.id, proposal_id,
                                                            current["role"]),
+        revocation=await revoking.under_revocation(conn, here.space.id, proposal_id)
+        if loaded.head.kind == "revocation" else None,
     )  # fmt: skip
 
 
@@ -896,6 +920,9 @@ class RoleIn(boundary.Input):
     term_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 12
     consecutive_terms: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
     eligibility: RoleParagraph = ""
+    # A change of an existing role (`role_id`) may retire it: once adopted, the role is
+    # retired that day and its mandates still running end on it.
+    retire: bool = False
 
 
 class ProposalIn(boundary.Input):

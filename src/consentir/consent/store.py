@@ -40,6 +40,7 @@ from consentir.elections import store as elections
 from consentir.elections.rules import Ballot, Nomination
 from consentir.elections.store import Described
 from consentir.errors import N_, DomainError
+from consentir.mandates import revoking
 from consentir.mandates import store as mandates
 from consentir.mandates.rules import Term
 from consentir.mandates.store import RoleText
@@ -69,6 +70,7 @@ class Head(msgspec.Struct, frozen=True):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    kind: str = "ordinary"  # ordinary | role | election | review | revocation
 
 
 @dataclass(frozen=True)
@@ -240,8 +242,9 @@ async def create(
         if not actor.may_facilitate:
             raise rules.RuleViolation(rules.Rule.FACILITATOR_ONLY)
         role_id = election.role_id
-    elif role_id is not None:
-        await mandates.role(conn, space.id, role_id)  # of this space, or not found
+    elif role_id is not None or content.role is not None:
+        # Of this space (or not found) and not retired; only an existing role is retired.
+        await mandates.check_role_proposal(conn, space.id, role_id, content.role)
         if content.role is None:
             raise DomainError("role_text_required", ROLE_TEXT_REQUIRED, field="role")
     proposal_id = await conn.fetchval(
@@ -494,6 +497,10 @@ class _Writer:
                         )
                     # A review's: confirms, amends or repeals the decision it reviews.
                     await reviewing.adopted(
+                        self.conn, self.space.id, self.loaded.head.id, self.actor_id
+                    )
+                    # A revocation's: ends the mandate it names.
+                    await revoking.adopted(
                         self.conn, self.space.id, self.loaded.head.id, self.actor_id
                     )
                 case NominationKept():

@@ -33,8 +33,12 @@ async def describe(
     conn: Connection, space_id: int, proposal_id: int, about: Described, *, nominee_last: bool
 ) -> None:
     """The election's row, for a new draft (its version 1 carries the proposed term). The
-    seat must exist, and be free for the term: a refusal says until when it is held."""
+    role must be in force (a retired role gets no election), the seat must exist, and be
+    free for the term: a refusal says until when it is held."""
     role = await mandates.role(conn, space_id, about.role_id)
+    if role.retired_on is not None:
+        raise DomainError("role_retired", mandate_rules.ROLE_RETIRED, status=409,
+                          params={"day": role.retired_on})  # fmt: skip
     if not 1 <= about.seat <= role.text.seats:
         raise DomainError("no_such_seat", mandate_rules.NO_SUCH_SEAT, field="seat",
                           params={"seats": role.text.seats})  # fmt: skip

@@ -394,6 +394,9 @@ SELECT r.id, v.name,
        CASE WHEN r.id = $2 THEN ARRAY(
            SELECT m.decision_id FROM mandates m WHERE m.space_id = $1 AND m.role_id = r.id
            UNION
+           SELECT m.revoking_decision_id FROM mandates m
+           WHERE m.space_id = $1 AND m.role_id = r.id AND m.revoking_decision_id IS NOT NULL
+           UNION
            SELECT rv.decision_id FROM role_versions rv
            WHERE rv.role_id = r.id AND rv.decision_id IS NOT NULL
        ) ELSE '{}'::bigint[] END AS decisions
@@ -405,7 +408,8 @@ ORDER BY lower(v.name), r.id
 
 async def role_choices(conn: Connection, space_id: int, chosen: int | None) -> list[RoleChoice]:
     """The space's roles by name, in one query; for the `chosen` one, the decisions that
-    granted one of its mandates or adopted one of its versions."""
+    granted or revoked one of its mandates, or adopted one of its versions (its retirement
+    included)."""
     rows = await conn.fetch(_ROLE_CHOICES, space_id, chosen)
     return [RoleChoice(r["id"], r["name"], list(r["decisions"])) for r in rows]
 

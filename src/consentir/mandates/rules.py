@@ -82,6 +82,12 @@ HOLDER_TAKEN = N_(
     "%(name)s already holds a seat of this role until %(last)s; a term can start on %(next)s."
 )
 NO_SUCH_SEAT = N_("This role has %(seats)s seats: choose one of them.")
+ENDING_RECORDED = N_(
+    "An early end is already recorded for this mandate (its last day: %(day)s): it cannot be"
+    " revoked."
+)
+REVOKE_DAY_OUTSIDE = N_("The last day must be between today and the end of the term (%(last)s).")
+ROLE_RETIRED = N_("This role was retired on %(day)s: it gets no new mandate and no election.")
 
 
 def resign(mandate: Mandate, actor: int, last_day: date, today: date) -> date:
@@ -98,6 +104,45 @@ def resign(mandate: Mandate, actor: int, last_day: date, today: date) -> date:
     if not earliest <= last_day <= term.last:
         raise DomainError("last_day_outside_term", LAST_DAY_OUTSIDE, field="last_day")
     return last_day
+
+
+def _still_running(mandate: Mandate, today: date) -> None:
+    """Refuse, in words, to end again a mandate that is over or whose early end is recorded."""
+    if mandate.term.after_last <= today:
+        raise DomainError("mandate_ended", ALREADY_ENDED, status=409)
+    if mandate.ended_on is not None:
+        raise DomainError("mandate_ending", ENDING_RECORDED, status=409,
+                          params={"day": mandate.ended_on})  # fmt: skip
+
+
+def revocation_day(mandate: Mandate, last_day: date | None, today: date) -> date | None:
+    """When a revocation is proposed: the last day it proposes, from today to the term's last
+    day (None: the day it is adopted). A mandate not begun yet may be revoked before its
+    first day (its term becomes empty)."""
+    _still_running(mandate, today)
+    if last_day is not None and not today <= last_day <= mandate.term.last:
+        raise DomainError("last_day_outside_term", REVOKE_DAY_OUTSIDE, field="last_day",
+                          params={"last": mandate.term.last})  # fmt: skip
+    return last_day
+
+
+def revoke(mandate: Mandate, last_day: date | None, today: date) -> date:
+    """When a revocation is adopted (`today`): the mandate's last day. The day proposed; the
+    day of adoption if none was, or if the one proposed has passed meanwhile (a decision
+    never takes back days already lived under a mandate); never past the term's own end.
+    A mandate over, or whose early end was recorded meanwhile, is refused (409)."""
+    _still_running(mandate, today)
+    day = today if last_day is None else max(last_day, today)
+    return min(day, mandate.term.last)
+
+
+def retirement_day(mandate: Mandate, retired_on: date) -> date | None:
+    """When a role is retired on `retired_on`: the last day of one of its mandates, if the
+    retirement cuts it: every mandate still running after that day ends on it (one not begun
+    yet ends before its first day: its term becomes empty). None: over by then."""
+    if mandate.term.empty or mandate.term.last <= retired_on:
+        return None
+    return retired_on
 
 
 def conflict(term: Term, others: list[Mandate]) -> Mandate | None:

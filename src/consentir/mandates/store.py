@@ -3,11 +3,20 @@
 Every change runs in the caller's transaction with its journal event. `grant` is how a
 decision gives a seat: PostgreSQL refuses an overlap (exclusion constraints), and the
 refusal is told in words, with the dates that would fit.
+
+Retiring a role is a decision too: a proposal of kind "role" whose text says `retire`
+(a change of an existing role). Its adoption (`adopt_role`) writes the role's version, marks
+the role retired on the day of adoption, and ends every mandate of the role still running
+after that day, on that day (one not begun yet ends before its first day): the holders keep
+their seat through the day the decision is taken, as with a revocation's default, and each is
+told. A retired role gets no new mandate (`grant`, and a trigger in PostgreSQL) and no
+election (elections/store.py `describe`); its text no longer changes.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,10 +26,24 @@ from consentir import journal
 from consentir.db import Connection
 from consentir.errors import N_, DomainError
 from consentir.mandates import rules
+from consentir.mandates.reminders import THRESHOLDS
 from consentir.mandates.rules import EndReason, Mandate, Term
+from consentir.notifications import store as notifications
+from consentir.notifications.kinds import Kind, Notice
+from consentir.web import i18n
 
 ROLE_NOT_FOUND = N_("This role does not exist, or you cannot see it.")
 MANDATE_NOT_FOUND = N_("This mandate does not exist, or you cannot see it.")
+RETIRE_NEW_ROLE = N_("Only an existing role can be retired: this proposal creates one.")
+RETIRED_MEANWHILE = N_(
+    "The role was retired on %(day)s, by another decision, meanwhile: this proposal cannot be"
+    " adopted; close it without consent."
+)
+
+
+def today() -> date:
+    """The day in the instance's time zone: a term starts and ends on days there."""
+    return datetime.now(i18n.display_zone).date()
 
 
 class RoleText(msgspec.Struct, frozen=True):
@@ -32,6 +55,9 @@ class RoleText(msgspec.Struct, frozen=True):
     term_months: int
     consecutive_terms: int | None = None
     eligibility: str = ""
+    # In a proposal that changes a role: its adoption retires the role (never true in the
+    # role's own versions).
+    retire: bool = False
 
 
 class Role(msgspec.Struct, frozen=True):
@@ -41,11 +67,13 @@ class Role(msgspec.Struct, frozen=True):
     preexisting: bool
     retired_on: date | None
     text: RoleText
+    retired_by: str | None = None  # the number of the decision that retired it
 
 
 _ROLE = """
 SELECT r.id, r.space_id, r.version, r.preexisting, r.retired_on, v.name, v.purpose, v.domain,
-       v.accountabilities, v.seats, v.term_months, v.consecutive_terms, v.eligibility
+       v.accountabilities, v.seats, v.term_months, v.consecutive_terms, v.eligibility,
+       (SELECT d.number FROM decisions d WHERE d.id = r.retiring_decision_id) AS retired_by
 FROM roles r JOIN role_versions v ON v.role_id = r.id AND v.number = r.version
 """
 
@@ -56,7 +84,7 @@ def _role(row: Any) -> Role:
         row["seats"], row["term_months"], row["consecutive_terms"], row["eligibility"],
     )  # fmt: skip
     return Role(row["id"], row["space_id"], row["version"], row["preexisting"],
-                row["retired_on"], text)  # fmt: skip
+                row["retired_on"], text, row["retired_by"])  # fmt: skip
 
 
 async def record_preexisting_role(
@@ -107,8 +135,9 @@ WHERE p.id = $1
 
 async def adopt_role(conn: Connection, space_id: int, proposal_id: int) -> int | None:
     """After a decision is adopted, in its transaction: a proposal of kind "role" writes
-    the role's new version (or the new role), linked to the decision. The role's id, or
-    None for an ordinary proposal."""
+    the role's new version (or the new role), linked to the decision; one that retires the
+    role retires it (`_retire`). The role's id, or None for any other proposal. A role
+    retired meanwhile is refused in words (409), and the whole step with it."""
     row = await conn.fetchrow(_ADOPTED_ROLE, proposal_id)
     if row is None or row["kind"] != "role" or row["space_id"] != space_id:
         return None
@@ -121,17 +150,113 @@ async def adopt_role(conn: Connection, space_id: int, proposal_id: int) -> int |
         await conn.execute("UPDATE proposals SET role_id = $2 WHERE id = $1", proposal_id, role_id)
         number = 1
     else:
+        retired = await conn.fetchval(
+            "SELECT retired_on FROM roles WHERE id = $1 FOR UPDATE", role_id
+        )
+        if retired is not None:
+            raise DomainError("role_retired", RETIRED_MEANWHILE, status=409,
+                              params={"day": retired})  # fmt: skip
         number = await conn.fetchval(
             "UPDATE roles SET version = version + 1 WHERE id = $1 RETURNING version", role_id
         )
-    await _write_version(conn, role_id, number, text, decision_id=row["decision_id"],
+    kept = msgspec.structs.replace(text, retire=False)  # (a role's version never retires)
+    await _write_version(conn, role_id, number, kept, decision_id=row["decision_id"],
                          actor_id=row["proposer_id"])  # fmt: skip
     await journal.append(
         conn, action="role.adopted", subject_type="role", subject_id=role_id,
         space_id=space_id, actor_id=None,
         data={"name": text.name, "version": number, "decision": row["number"]},
     )  # fmt: skip
+    if text.retire and number > 1:
+        await _retire(conn, space_id, role_id, row["decision_id"], row["number"], today())
     return int(role_id)
+
+
+async def check_role_proposal(
+    conn: Connection, space_id: int, role_id: int | None, text: RoleText | None
+) -> Role | None:
+    """Before a proposal about a role is written: the role it changes is one of this space's
+    (404 otherwise) and still in force (a retired role's text no longer changes: 409); only
+    an existing role can be retired. The role changed, if any."""
+    if role_id is None:
+        if text is not None and text.retire:
+            raise DomainError("retire_new_role", RETIRE_NEW_ROLE, field="retire")
+        return None
+    found = await role(conn, space_id, role_id)
+    if found.retired_on is not None:
+        raise DomainError("role_retired", rules.ROLE_RETIRED, status=409,
+                          params={"day": found.retired_on})  # fmt: skip
+    return found
+
+
+async def _retire(
+    conn: Connection, space_id: int, role_id: int, decision_id: int, number: str, day: date
+) -> None:
+    """The role is retired on `day` by the decision `number`: every mandate of it still
+    running after that day ends on it, its holder told."""
+    await conn.execute(
+        "UPDATE roles SET retired_on = $2, retiring_decision_id = $3 WHERE id = $1",
+        role_id, day, decision_id,
+    )  # fmt: skip
+    rows = await conn.fetch(_HELD + " WHERE m.role_id = $1 ORDER BY m.id FOR UPDATE OF m", role_id)
+    ended = []
+    for held in map(_held, rows):
+        last = rules.retirement_day(held.mandate, day)
+        if last is None:
+            continue
+        await end_mandate(conn, held, last, EndReason.ROLE_RETIRED)
+        await journal.append(
+            conn, action="mandate.role_retired", subject_type="mandate", subject_id=held.id,
+            space_id=space_id, actor_id=None,
+            data={"last_day": last.isoformat(), "decision": number,
+                  "was": held.ended_on.isoformat() if held.ended_on else None},
+        )  # fmt: skip
+        ended.append((held, last))
+    await journal.append(
+        conn, action="role.retired", subject_type="role", subject_id=role_id,
+        space_id=space_id, actor_id=None,
+        data={"retired_on": day.isoformat(), "decision": number,
+              "mandates": [held.id for held, _ in ended]},
+    )  # fmt: skip
+    await tell_holders(conn, ended, day)
+
+
+async def end_mandate(
+    conn: Connection,
+    held: Held,
+    last: date,
+    reason: EndReason,
+    revoking_decision_id: int | None = None,
+) -> None:
+    """The mandate's last day becomes `last` (its running term cut there: empty when that is
+    before its first day); its seat is free from the next day."""
+    await conn.execute(
+        """UPDATE mandates SET ended_on = $2, end_reason = $3,
+                  term = granted * daterange(NULL, $2::date + 1),
+                  revoking_decision_id = coalesce($4, revoking_decision_id)
+           WHERE id = $1""",
+        held.id, last, reason.value, revoking_decision_id,
+    )  # fmt: skip
+
+
+async def tell_holders(conn: Connection, ended: Iterable[tuple[Held, date]], day: date) -> None:
+    """Each holder of a mandate a decision ended is told its last day (the "your mandate
+    ends on" notice), at once; the reminders that notice makes redundant are marked sent, so
+    the term's reminder task does not say it again (mandates/reminders.py)."""
+    for held, last in ended:
+        about = notifications.About(space_id=held.space_id, link="/mandates",
+                                    title=held.role_name)  # fmt: skip
+        data = {"name": held.holder_name, "date": last.isoformat()}
+        await notifications.record(conn, about, [
+            Notice(Kind.TERM_ENDING, frozenset({held.holder_id}), anchor=f"mandate-{held.id}",
+                   data=data),
+        ])  # fmt: skip
+        await conn.execute(
+            """INSERT INTO mandate_reminders (mandate_id, days_before, last_day)
+               SELECT $1, t, $2 FROM unnest($3::integer[]) AS t WHERE t >= $2::date - $4::date
+               ON CONFLICT DO NOTHING""",
+            held.id, last, list(THRESHOLDS), day,
+        )  # fmt: skip
 
 
 async def roles(conn: Connection, space_id: int) -> list[Role]:
@@ -166,6 +291,7 @@ class Held(msgspec.Struct, frozen=True):
     ended_on: date | None
     end_reason: EndReason | None
     decision_number: str
+    revoked_by: str | None = None  # the number of the decision that revoked it
 
     @property
     def mandate(self) -> Mandate:
@@ -181,7 +307,8 @@ _HELD = """
 SELECT m.id, m.space_id, s.slug AS space_slug, s.name AS space_name, m.role_id,
        v.name AS role_name, m.seat, m.holder_id,
        u.name AS holder_name, lower(m.granted) AS first, upper(m.granted) AS after_last,
-       m.ended_on, m.end_reason, d.number AS decision_number
+       m.ended_on, m.end_reason, d.number AS decision_number,
+       (SELECT rd.number FROM decisions rd WHERE rd.id = m.revoking_decision_id) AS revoked_by
 FROM mandates m
 JOIN roles r ON r.id = m.role_id
 JOIN role_versions v ON v.role_id = r.id AND v.number = r.version
@@ -195,6 +322,21 @@ def _held(row: Any) -> Held:
     values = {key: row[key] for key in Held.__struct_fields__}
     reason = values["end_reason"]
     return Held(**{**values, "end_reason": EndReason(reason) if reason else None})
+
+
+async def held_mandate(
+    conn: Connection, space_id: int, mandate_id: int, *, lock: bool = False
+) -> Held:
+    """The mandate `mandate_id` of the space (404 otherwise); with `lock`, its row stays
+    locked until the transaction ends."""
+    row = await conn.fetchrow(
+        _HELD + " WHERE m.id = $1 AND m.space_id = $2" + (" FOR UPDATE OF m" if lock else ""),
+        mandate_id,
+        space_id,
+    )
+    if row is None:
+        raise DomainError("mandate_not_found", MANDATE_NOT_FOUND, status=404)
+    return _held(row)
 
 
 async def holders(conn: Connection, space_id: int, role_id: int) -> list[Held]:
@@ -236,8 +378,11 @@ async def grant(
     actor_id: int | None = None,
 ) -> int:
     """Give a seat for a term, by a decision. An overlap with another holder of the seat,
-    or with another seat of the same person, is refused in words."""
+    or with another seat of the same person, is refused in words; so is a retired role."""
     found = await role(conn, space_id, role_id)
+    if found.retired_on is not None:
+        raise DomainError("role_retired", rules.ROLE_RETIRED, status=409,
+                          params={"day": found.retired_on})  # fmt: skip
     if not 1 <= seat <= found.text.seats:
         raise DomainError("no_such_seat", rules.NO_SUCH_SEAT, field="seat",
                           params={"seats": found.text.seats})  # fmt: skip
