@@ -29,3 +29,18 @@ async def assert_accessible(page: Page) -> None:
     assert not violations, f"axe-core on {page.url}: " + "; ".join(
         f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes']}" for v in violations
     )
+
+
+WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+
+
+async def shoot(page: Page, folder: Path, name: str) -> None:
+    """The page at 1280 and 390 px, each checked by axe and photographed into `folder`; at
+    neither width may it scroll sideways."""
+    for size in (WIDE, NARROW):
+        await page.set_viewport_size(size)
+        await assert_accessible(page)
+        await page.screenshot(path=str(folder / f"{name}-{size['width']}.png"), full_page=True)
+        overflow = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, f"{name} scrolls sideways at {size['width']} px"
+    await page.set_viewport_size(WIDE)

@@ -8,27 +8,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from consentir.spaces.store import Space
-from tests.browser.accessibility import assert_accessible
+from tests.browser.accessibility import shoot
 from tests.browser.test_joining import signed_in
 from tests.scenario import Scenario
 from tests.test_mandates_web import today, treasury
 
 pytestmark = pytest.mark.browser
-WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
-
-
-async def shoot(page: Page, folder: Path, name: str) -> None:
-    """The page at both widths, each checked by axe; nothing wider than a phone's screen."""
-    for size in (WIDE, NARROW):
-        await page.set_viewport_size(size)
-        await assert_accessible(page)
-        await page.screenshot(path=str(folder / f"{name}-{size['width']}.png"), full_page=True)
-        overflow = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not overflow, f"{name} scrolls sideways at {size['width']} px"
-    await page.set_viewport_size(WIDE)
 
 
 async def test_the_holder_finds_and_ends_their_mandate(

@@ -11,28 +11,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from consentir.spaces.store import Space
-from tests.browser.accessibility import assert_accessible
+from tests.browser.accessibility import assert_accessible, shoot
 from tests.browser.test_joining import signed_in
 from tests.scenario import Scenario
 from tests.test_decision_reviews import GARDEN, adopt_with_concerns
 from tests.test_revocation import grant, running_year, setup
 
 pytestmark = pytest.mark.browser
-WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
-
-
-async def shoot(page: Page, folder: Path, name: str) -> None:
-    """The page at both widths, each checked by axe; a form never wider than a phone."""
-    for size in (WIDE, NARROW):
-        await page.set_viewport_size(size)
-        await assert_accessible(page)
-        await page.screenshot(path=str(folder / f"{name}-{size['width']}.png"), full_page=True)
-        overflow = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not overflow, f"{name} scrolls sideways at {size['width']} px"
-    await page.set_viewport_size(WIDE)
 
 
 async def test_a_review_and_a_revocation_from_their_pages(

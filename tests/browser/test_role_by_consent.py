@@ -15,8 +15,8 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from consentir.spaces.store import Space
+from tests.browser.accessibility import shoot
 from tests.browser.test_joining import signed_in
-from tests.browser.test_mandate_pages import shoot
 from tests.scenario import Scenario
 from tests.test_role_proposals import adopt
 

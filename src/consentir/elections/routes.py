@@ -172,30 +172,15 @@ async def api_describe_election(
         content, about = _draft(role, data, {})
     except FormInvalid:  # (the only one: the last day before the first)
         raise DomainError("term_order", LAST_BEFORE_FIRST, field="last") from None
-    key = request.headers.get("idempotency-key")
-    fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
-    async with db.transaction(pool) as conn:
-        if key:
-            replay = await idempotency.claim(conn, me.id, key, fingerprint)
-            if replay is not None:
-                first = msgspec.json.decode(replay.body, type=ElectionOut)
-                return Response(
-                    first,
-                    status_code=replay.status,
-                    headers={
-                        "idempotent-replayed": "true",
-                        "location": replay.location or first.href,
-                    },
-                )
+
+    async def make(conn: db.Connection) -> tuple[ElectionOut, str]:
         proposal_id = await proposals.create(
             conn, here.space, actor_of(here, me), content, election=about
         )
         location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"
-        out = ElectionOut(proposal_id, location)
-        if key:
-            await idempotency.record(conn, me.id, key, status=201,
-                                     body=msgspec.json.encode(out), location=location)  # fmt: skip
-    return Response(out, status_code=201, headers={"location": location})
+        return ElectionOut(proposal_id, location), location
+
+    return await idempotency.created(pool, request, me.id, data, make)
 
 
 routes = [new_election, describe_election, api_describe_election]

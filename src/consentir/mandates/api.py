@@ -212,20 +212,13 @@ async def api_record_role(
     first answer."""
     require(here.standing, Action.EDIT_SPACE)  # (before the key: a refusal is not kept)
     text = _role_text(data)
-    key = request.headers.get("idempotency-key")
-    fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
-    async with db.transaction(pool) as conn:
-        if key:
-            replay = await idempotency.claim(conn, me.id, key, fingerprint)
-            if replay is not None:
-                return _replayed(replay, RoleOut)
+
+    async def make(conn: db.Connection) -> tuple[RoleOut, str]:
         role_id = await store.record_preexisting_role(conn, here.space.id, text, actor_id=me.id)
         out = _role_out(await store.role(conn, here.space.id, role_id), [], today())
-        location = f"/api/v1/spaces/{here.space.slug}/roles/{role_id}"
-        if key:
-            await idempotency.record(conn, me.id, key, status=201,
-                                     body=msgspec.json.encode(out), location=location)  # fmt: skip
-    return Response(out, status_code=201, headers={"location": location})
+        return out, f"/api/v1/spaces/{here.space.slug}/roles/{role_id}"
+
+    return await idempotency.created(pool, request, me.id, data, make)
 
 
 def _replayed(replay: idempotency.Replay, kind: type[T]) -> Response[T]:

@@ -195,22 +195,13 @@ async def api_propose_revocation(
     409 `mandate_ended` / `mandate_ending`; a last day outside the term: 422 naming
     `last_day`. Accepts an `Idempotency-Key` header."""
     require_participant(here, me)  # (before the key: a refusal is not kept)
-    key = request.headers.get("idempotency-key")
-    fingerprint = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
-    async with db.transaction(pool) as conn:
-        if key:
-            replay = await idempotency.claim(conn, me.id, key, fingerprint)
-            if replay is not None:
-                first = msgspec.json.decode(replay.body, type=RevocationOut)
-                headers = {"idempotent-replayed": "true", "location": replay.location or first.href}
-                return Response(first, status_code=replay.status, headers=headers)
+
+    async def make(conn: db.Connection) -> tuple[RevocationOut, str]:
         proposal_id = await propose(conn, here.space, actor_of(here, me), mandate_id, data)
         location = f"/api/v1/spaces/{here.space.slug}/proposals/{proposal_id}"
-        out = RevocationOut(proposal_id, location)
-        if key:
-            await idempotency.record(conn, me.id, key, status=201,
-                                     body=msgspec.json.encode(out), location=location)  # fmt: skip
-    return Response(out, status_code=201, headers={"location": location})
+        return RevocationOut(proposal_id, location), location
+
+    return await idempotency.created(pool, request, me.id, data, make)
 
 
 routes = [revocation_form, propose_revocation, api_propose_revocation]

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 from litestar.response import Redirect
 
+from consentir import db
 from consentir.db import Connection
 from consentir.errors import N_, DomainError
 from consentir.web.forms import FormInvalid
@@ -160,6 +161,30 @@ async def record(
         body,
         location,
     )
+
+
+async def created(
+    pool: asyncpg.Pool,
+    request: Request[Any, Any, Any],
+    user_id: int,
+    data: msgspec.Struct,
+    make: Callable[[Connection], Awaitable[tuple[msgspec.Struct, str]]],
+) -> Response[Any]:
+    """An API call that creates something (201, its address in `Location`), once per
+    `Idempotency-Key`: `make` writes it in the transaction and returns the answer and its
+    address; the same key again writes nothing and answers as the first time."""
+    key = request.headers.get("idempotency-key")
+    sent = fingerprint("POST", request.url.path, msgspec.json.encode(data))
+    async with db.transaction(pool) as conn:
+        if key:
+            replay = await claim(conn, user_id, key, sent)
+            if replay is not None:
+                return replay.response()
+        out, location = await make(conn)
+        if key:
+            body = msgspec.json.encode(out)
+            await record(conn, user_id, key, status=201, body=body, location=location)
+    return Response(out, status_code=201, headers={"location": location})
 
 
 _PURGE = """
