@@ -1,0 +1,1 @@
+"""Causes: a local cause accompanied from field observation to celebration (issue 12)."""
