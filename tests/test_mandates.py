@@ -154,15 +154,23 @@ async def test_resignation_is_the_holders_step_and_frees_the_seat(
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
 
 
-@given(days, st.integers(1, 120), days)
+@given(days, st.integers(1, 120), days, st.one_of(st.none(), days))
 def test_a_term_is_its_months_and_a_successor_follows_it(
-    first: date, months: int, today: date
+    first: date, months: int, today: date, ended: date | None
 ) -> None:
+    """An election's default term (rules.default_term): after the seat's holder, never
+    overlapping; for a seat left early, the rest of that term; never before today."""
     term = rules.term_of(first, months)
     assert term.first == first and term.after_last > first
-    following = rules.successor_term(term, months, today)
-    assert not following.overlaps(term)
-    assert following.first == max(term.after_last, today)
+    held = Mandate(1, 7, 1, term, ended if ended is None or ended >= first else None)
+    following = rules.default_term([held], months, today)
+    assert not following.overlaps(held.term) and not following.empty
+    assert following.first >= today
+    if held.ended_on is None and term.after_last > today:
+        assert following.first == term.after_last
+    elif held.ended_on is not None and held.term.after_last <= today < term.after_last:
+        assert following == Term(today, term.after_last)  # the rest of the term
+    assert rules.default_term([], months, today) == rules.term_of(today, months)
 
 
 @given(days, st.integers(1, 60), days, days)

@@ -31,7 +31,7 @@ from consentir.consent.store import Content
 from consentir.db import Connection
 from consentir.decisions import store as decisions
 from consentir.elections import store as elections
-from consentir.elections.rules import by_nominee
+from consentir.elections.rules import by_nominee, visible_nominations
 from consentir.errors import N_, DomainError
 from consentir.mandates import revoking
 from consentir.mandates import store as mandates
@@ -719,8 +719,9 @@ async def _election(
         return None
     found = await elections.election(conn, proposal_id)
     assert found is not None
-    sealed = state.stage in (rules.Stage.DRAFT, rules.Stage.NOMINATE)
-    current = [c for c in found.nominations if c.current and (not sealed or c.voter_id == me.id)]
+    sealed = rules.nominations_sealed(state)
+    current = visible_nominations([c for c in found.nominations if c.current], me.id,
+                                  sealed=sealed, voter=lambda c: c.voter_id)  # fmt: skip
     names = dict(found.eligible)
     return {
         "about": found,

@@ -892,6 +892,12 @@ def _step(proposal: Proposal, actor: Actor, action: Action) -> Step:
 # --- an election's own steps (elections/rules.py holds its part of the state) -------------
 
 
+def nominations_sealed(proposal: Proposal) -> bool:
+    """An election's nominations are sealed until they are revealed (elections/rules.py
+    `visible_nominations` shows each person only their own until then)."""
+    return proposal.ballot is not None and proposal.stage in (Stage.DRAFT, Stage.NOMINATE)
+
+
 def _ballot(proposal: Proposal) -> Ballot:
     _open(proposal)
     _require(proposal.ballot is not None, Rule.NOT_AN_ELECTION)

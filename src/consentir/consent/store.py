@@ -129,17 +129,26 @@ SELECT p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stag
           FROM objections WHERE proposal_id = p.id) AS objections,
        EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided,
        p.kind, e.nominee_last, e.eligible AS nominable,
+       -- An election's part (elections/rules.py Ballot); not even looked up for the others.
+       CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(json_agg(json_build_array(n.voter_id, n.nominee_id, n.reason, n.changed)
                                  ORDER BY n.id), '[]')
-          FROM nominations n WHERE n.proposal_id = p.id AND n.superseded_at IS NULL) AS nominations,
+          FROM nominations n WHERE n.proposal_id = p.id AND n.superseded_at IS NULL)
+       END AS nominations,
+       CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(array_agg(rp.user_id), '{}') FROM rounds nr
           JOIN round_participants rp ON rp.round_id = nr.id
-         WHERE nr.proposal_id = p.id AND nr.kind = 'nominate') AS on_the_list,
+         WHERE nr.proposal_id = p.id AND nr.kind = 'nominate')
+       END AS on_the_list,
+       CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT nominee_id FROM proposal_versions
-         WHERE proposal_id = p.id AND number = p.version) AS nominee,
+         WHERE proposal_id = p.id AND number = p.version)
+       END AS nominee,
+       CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(array_agg(dv.nominee_id), '{}') FROM rounds dr
           JOIN proposal_versions dv ON dv.proposal_id = dr.proposal_id AND dv.number = dr.version
-         WHERE dr.proposal_id = p.id AND dr.outcome = 'declined') AS declined,
+         WHERE dr.proposal_id = p.id AND dr.outcome = 'declined')
+       END AS declined,
        (SELECT coalesce(array_agg(DISTINCT a.user_id), '{}')
           FROM meetings m JOIN attendance a ON a.meeting_id = m.id
          WHERE m.space_id = p.space_id AND m.state = 'open'

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Nomination:
@@ -41,21 +43,13 @@ class Ballot:
     declined: frozenset[int] = field(default_factory=frozenset)  # said no in a round
     nominee_last: bool = True  # the person proposed answers once everyone else has
 
-    def nomination_of(self, voter: int) -> Nomination | None:
-        return next((n for n in self.nominations if n.voter == voter), None)
-
 
 def visible_nominations(
-    ballot: Ballot, viewer: int | None, *, sealed: bool
-) -> tuple[Nomination, ...]:
+    nominations: Iterable[T], viewer: int | None, *, sealed: bool, voter: Callable[[T], int]
+) -> list[T]:
     """Sealed until revealed: before, each person sees only their own nomination (and
-    nobody else sees any: not the facilitator, not the projector)."""
-    if sealed:
-        return tuple(n for n in ballot.nominations if n.voter == viewer)
-    return ballot.nominations
-
-
-T = TypeVar("T")
+    nobody else sees any: not the facilitator, not the projector). `voter`: who cast one."""
+    return [n for n in nominations if not sealed or voter(n) == viewer]
 
 
 def by_nominee(

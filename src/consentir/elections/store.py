@@ -236,11 +236,7 @@ class Election(msgspec.Struct, frozen=True):
     last: date
     nominee_id: int | None  # whom the current version proposes
     nominee: str | None
-    nominations: list[Cast]  # every one, in order; visibility is the page's (rules)
-
-    @property
-    def term(self) -> Term:
-        return Term(self.first, self.last + (date.resolution))
+    nominations: list[Cast]  # every one, in order; who sees which: elections/rules.py
 
 
 _ELECTION = """

@@ -46,13 +46,6 @@ def term_of(first: date, months: int) -> Term:
     return Term(first, add_months(first, months))
 
 
-def successor_term(current: Term | None, months: int, today: date) -> Term:
-    """The default term of the next holder: from the day after the current holder's last
-    day, or from today for a vacant seat."""
-    first = max(current.after_last, today) if current is not None else today
-    return term_of(first, months)
-
-
 @dataclass(frozen=True)
 class Mandate:
     id: int
