@@ -359,35 +359,17 @@ def _missing(text: RoleText | None, other: RoleText | None) -> list[str]:
     return [line for line in (text.accountabilities if text else ()) if line not in lines]
 
 
-# The text a change is read against: the role's current version, or once adopted the one
-# its decision replaced (none for a new role).
-_ROLE_BEFORE = """
-SELECT p.role_id, v.name, v.purpose, v.domain, v.accountabilities, v.seats, v.term_months,
-       v.consecutive_terms, v.eligibility
-FROM proposals p
-LEFT JOIN roles r ON r.id = p.role_id
-LEFT JOIN role_versions v ON v.role_id = r.id AND v.number = coalesce(
-    (SELECT w.number - 1 FROM role_versions w JOIN decisions d ON d.id = w.decision_id
-      WHERE w.role_id = r.id AND d.proposal_id = p.id),
-    r.version)
-WHERE p.id = $1 AND p.space_id = $2 AND p.kind = 'role'
-"""
-
-
 async def _role_change(
     conn: Connection, space_id: int, proposal_id: int, proposed: Any = None
 ) -> RoleChange | None:
     """The role a proposal is about and its text before, with the `proposed` text (a
     version's `role`); None for a proposal that is not about a role."""
-    row = await conn.fetchrow(_ROLE_BEFORE, proposal_id, space_id)
-    if row is None:
+    found = await mandates.text_before(conn, space_id, proposal_id)
+    if found is None:
         return None
-    before = None
-    if row["name"] is not None:
-        fields = {name: row[name] for name in RoleText.__struct_fields__ if name != "retire"}
-        before = RoleText(**{**fields, "accountabilities": list(fields["accountabilities"])})
+    role_id, before = found
     text = msgspec.convert(proposed, RoleText) if proposed is not None else None
-    return RoleChange(row["role_id"], before, text)
+    return RoleChange(role_id, before, text)
 
 
 CREATE_ROLE = N_("Create the role %(name)s")

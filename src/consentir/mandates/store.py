@@ -259,6 +259,37 @@ async def tell_holders(conn: Connection, ended: Iterable[tuple[Held, date]], day
         )  # fmt: skip
 
 
+# The text a role proposal is read against: the role's current version, or once adopted the
+# one its decision replaced (none for a new role).
+_TEXT_BEFORE = """
+SELECT p.role_id, v.name, v.purpose, v.domain, v.accountabilities, v.seats, v.term_months,
+       v.consecutive_terms, v.eligibility
+FROM proposals p
+LEFT JOIN roles r ON r.id = p.role_id
+LEFT JOIN role_versions v ON v.role_id = r.id AND v.number = coalesce(
+    (SELECT w.number - 1 FROM role_versions w JOIN decisions d ON d.id = w.decision_id
+      WHERE w.role_id = r.id AND d.proposal_id = p.id),
+    r.version)
+WHERE p.id = $1 AND p.space_id = $2 AND p.kind = 'role'
+"""
+
+
+async def text_before(
+    conn: Connection, space_id: int, proposal_id: int
+) -> tuple[int | None, RoleText | None] | None:
+    """For a role proposal: the role it is about (None: a new one) and its text before the
+    proposal; None for any other proposal."""
+    row = await conn.fetchrow(_TEXT_BEFORE, proposal_id, space_id)
+    if row is None:
+        return None
+    if row["name"] is None:
+        return row["role_id"], None
+    fields = {name: row[name] for name in RoleText.__struct_fields__ if name != "retire"}
+    return row["role_id"], RoleText(
+        **{**fields, "accountabilities": list(fields["accountabilities"])}
+    )
+
+
 async def roles(conn: Connection, space_id: int) -> list[Role]:
     rows = await conn.fetch(_ROLE + " WHERE r.space_id = $1 ORDER BY lower(v.name), r.id", space_id)
     return [_role(r) for r in rows]
