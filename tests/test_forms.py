@@ -31,3 +31,18 @@ def test_a_datetime_local_value_without_seconds_is_read() -> None:
     )
     with pytest.raises(FormInvalid):
         parse_form(Sample, {"when": "demain"})
+
+
+def test_a_ticked_checkbox_with_a_hint_keeps_both_attributes() -> None:
+    """The checkbox macro once glued `checked` to `aria-describedby` (`checkedaria-…`): the
+    box then read as unticked, and its hint was not announced."""
+    from consentir.web.templates import environment
+
+    macro = environment().from_string(
+        '{% from "components/forms.html" import checkbox %}'
+        '{{ checkbox("x", "X", none, checked=true, hint="h") }}'
+        '{{ checkbox("y", "Y", none, checked=false) }}'
+    )
+    html = macro.render()
+    assert ' value="on" checked aria-describedby="f-x-hint">' in html
+    assert 'id="f-y" name="y" type="checkbox" value="on">' in html

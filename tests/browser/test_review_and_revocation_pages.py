@@ -1,7 +1,8 @@
 """The review and revocation pages in Chromium, at 1280 and 390 px, checked by axe-core: a
 facilitator opens a review of a decision from its page (the form, then the review's proposal
 page with the concerns kept at adoption); a member proposes to revoke a mandate from the role
-page (the form, then the revocation's proposal page naming the mandate)."""
+page (the form, then the revocation's proposal page naming the mandate); the holder's
+"Mes mandats" and the space's settings (a ticked box must read as ticked)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,16 @@ async def test_a_review_and_a_revocation_from_their_pages(
     await member.get_by_role("button", name=re.compile("brouillon")).click()
     await expect(member.locator("#revocation")).to_contain_text("Target")
     await shoot(member, shots, "revocation-proposal")
+
+    # The holder's "Mes mandats" (links to the role's decisions) and the space's settings
+    # (whether the person proposed in an election answers last).
+    holder = await signed_in(chromium, base, world.email("target"))
+    await holder.goto(f"{base}/mandates")
+    await expect(holder.get_by_role("link", name="Les décisions de ce rôle")).to_be_visible()
+    await shoot(holder, shots, "mine-links")
+    admin = await signed_in(chromium, base, world.email("admin"))
+    await admin.goto(f"{base}/s/alpha/settings")
+    await expect(
+        admin.get_by_label("Dans une élection, la personne proposée répond en dernier")
+    ).to_be_checked()
+    await shoot(admin, shots, "settings")
