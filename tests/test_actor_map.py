@@ -323,3 +323,38 @@ def test_the_map_is_well_formed_whatever_the_texts(
     root = parse(svg(actors, labels=labels))
     assert root.get("role") == "img"
     assert len(points(svg(actors, labels=labels))) == 2
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-2, 2), st.integers(0, 3), st.sampled_from(list(Role)),
+                  st.text(alphabet="abcdefghij ", min_size=1, max_size=24)),
+        min_size=1, max_size=12,
+    )
+)  # fmt: skip
+def test_labels_do_not_cover_each_other_where_there_is_room(
+    spots: list[tuple[int, int, Role, str]],
+) -> None:
+    """Each label is placed beside its point, or moved off the labels placed before it (the
+    boxes estimated from their length), never outside the map; points at one spot stand
+    side by side."""
+    from consentir.causes.actor_map import CHAR_WIDTH
+
+    actors = [actor(i + 1, f"{name}{i}", (s, n), role=role)
+              for i, (s, n, role, name) in enumerate(spots)]  # fmt: skip
+    root = parse(svg(actors, labels=LABELS))
+    boxes = []
+    for group in root.iter(f"{SVG}g"):
+        text = group.find(f"{SVG}text")
+        if text is None or "label" not in (text.get("class") or ""):
+            continue
+        x, y, wide = float(text.get("x", 0)), float(text.get("y", 0)), len(text.text or "")
+        left = x - wide * CHAR_WIDTH if text.get("text-anchor") == "end" else x
+        boxes.append((left, y - 11, left + wide * CHAR_WIDTH, y + 3))
+    circles = [(float(c.get("cx", 0)), float(c.get("cy", 0))) for c in root.iter(f"{SVG}circle")
+               if c.get("fill") == "currentColor"]  # fmt: skip
+    assert len(set(circles)) == len(circles), "two points drawn on top of each other"
+    if len(boxes) <= 6:  # room for every label: none covers another
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

@@ -136,7 +136,7 @@ class MapLabels:
 # the bottom, 3 at the top.
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 24, 24, 56
 RADIUS = 6
-LINE_HEIGHT = 14  # labels of points at one spot are stacked
+LINE_HEIGHT = 14  # a label moved off another moves by whole lines
 
 
 def point(stance: float, influence: float, width: int, height: int) -> tuple[float, float]:
@@ -226,20 +226,71 @@ def svg(
     for before, after, role in moves:
         out.extend(_arrow(before, after, role, f"{arrow_id}-{role.value}", width, height))
     stacked: dict[tuple[int, int], int] = {}
+    drawn = []
     for pt in _points(found, labels):
         x, y = point(*pt.spot, width, height)
         rank = stacked.get(pt.spot, 0)
         stacked[pt.spot] = rank + 1
-        right = pt.spot[0] > 0  # labels right of centre go to the left of their point
-        lx = x - RADIUS - 4 if right else x + RADIUS + 4
+        # Points at one spot stand side by side (each visible), alternately right and left.
+        drawn.append((pt, x + (rank + 1) // 2 * (2 * RADIUS + 2) * (1 if rank % 2 else -1), y))
+    # No label covers a point, an arrow (its line, sampled, and the ring where it starts),
+    # nor another label.
+    placed: list[_Box] = [(x - RADIUS, y - RADIUS, x + RADIUS, y + RADIUS) for _, x, y in drawn]
+    for before, after, _role in moves:
+        (x0, y0), (x1, y1) = point(*before, width, height), point(*after, width, height)
+        placed.append((x0 - RADIUS, y0 - RADIUS, x0 + RADIUS, y0 + RADIUS))
+        samples = max(1, int(max(abs(x1 - x0), abs(y1 - y0)) // 6))
+        for i in range(samples + 1):
+            sx, sy = x0 + (x1 - x0) * i / samples, y0 + (y1 - y0) * i / samples
+            placed.append((sx - 1, sy - 1, sx + 1, sy + 1))
+    for pt, x, y in drawn:
+        lx, ly, anchor = _place(pt.label, x, y, pt.spot[0] > 0, placed, width, height)
         out.append(
             f'<g class="actor {pt.role.css_class}">'
             f'<circle cx="{_number(x)}" cy="{_number(y)}" r="{RADIUS}" fill="currentColor"/>'
-            f'<text class="label" x="{_number(lx)}" y="{_number(y + 4 + rank * LINE_HEIGHT)}"'
-            f' text-anchor="{"end" if right else "start"}">{_text(pt.label)}</text></g>'
+            f'<text class="label" x="{_number(lx)}" y="{_number(ly)}"'
+            f' text-anchor="{anchor}">{_text(pt.label)}</text></g>'
         )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 -- every text and attribute above is escaped
+
+
+# A label's box is estimated from its length: the map's labels are small and short.
+CHAR_WIDTH = 6.6
+_Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _place(
+    label: str, x: float, y: float, right: bool, placed: list[_Box], width: int, height: int
+) -> tuple[float, float, str]:
+    """Where a point's label goes (x, baseline, anchor): beside it, on the side towards the
+    centre by default (labels right of centre go to its left), else on the other side, else
+    a line lower (or higher) and so on, wherever it overlaps no label placed before and stays
+    inside the map. The box taken is added to `placed`."""
+    wide = len(label) * CHAR_WIDTH
+    sides = (True, False) if right else (False, True)
+    tries = [(left, shift) for step in range(0, 8)
+             for shift in ((step, -step) if step else (0,)) for left in sides]  # fmt: skip
+    chosen = None
+    for left, shift in tries:
+        baseline = y + 4 + shift * LINE_HEIGHT
+        x0 = x - RADIUS - 4 - wide if left else x + RADIUS + 4
+        box = (x0, baseline - 11, x0 + wide, baseline + 3)
+        inside = box[0] >= 0 and box[2] <= width and box[1] >= 0 and box[3] <= height
+        if inside and not any(_overlap(box, other) for other in placed):
+            chosen = (left, baseline, box)
+            break
+    if chosen is None:  # crowded: beside the point, on its preferred side
+        left, baseline = sides[0], y + 4
+        x0 = x - RADIUS - 4 - wide if left else x + RADIUS + 4
+        chosen = (left, baseline, (x0, baseline - 11, x0 + wide, baseline + 3))
+    left, baseline, box = chosen
+    placed.append(box)
+    return (box[2] if left else box[0]), baseline, ("end" if left else "start")
+
+
+def _overlap(a: _Box, b: _Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _axes(labels: MapLabels, width: int, height: int) -> list[str]:
