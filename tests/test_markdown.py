@@ -52,3 +52,13 @@ def test_ordinary_writing_is_kept() -> None:
 
 def test_headings_never_go_below_h6() -> None:
     assert "<h6>deep</h6>" in str(render("###### deep"))
+
+
+def test_a_table_scrolls_in_a_box_the_keyboard_reaches() -> None:
+    """A text's table keeps its words whole and scrolls inside its own box on a narrow
+    screen: the box is focusable, so the keyboard can scroll it too; nothing else moves."""
+    html = str(render("| Critère | Progression |\n| --- | --- |\n| Bancs | 100 % |"))
+    assert html.startswith('<div class="table-scroll" tabindex="0"><table>')
+    assert html.rstrip().endswith("</table></div>")
+    assert "Progression" in html
+    assert str(render("<table><tr><td>x</td></tr></table>")).count("table-scroll") <= 1

@@ -28,7 +28,14 @@ def render(text: str, *, top_heading: int = 3) -> Markup:
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
-    return sanitise(_PARSER.renderer.render(tokens, _PARSER.options, {}))
+    clean = sanitise(_PARSER.renderer.render(tokens, _PARSER.options, {}))
+    # A table scrolls inside its own box on a narrow screen: a box reached by the keyboard
+    # too (added after sanitising: the text itself can hold no such attribute).
+    return Markup(  # noqa: S704 - the sanitised text, with our own wrapper around its tables
+        str(clean)
+        .replace("<table>", '<div class="table-scroll" tabindex="0"><table>')
+        .replace("</table>", "</table></div>")
+    )
 
 
 def sanitise(html: str, extra_tags: frozenset[str] = frozenset()) -> Markup:
