@@ -21,6 +21,7 @@ from consentir.causes.rules import (
     Rule,
     Step,
     blocked,
+    may_choose,
     may_take_on,
     require,
     stepper,
@@ -38,6 +39,7 @@ causes = st.builds(
     objectives=st.lists(objectives, max_size=4).map(tuple),
     scenario_chosen=st.booleans(),
     evaluation_adopted=st.booleans(),
+    plan_reopened=st.booleans(),
 )
 
 
@@ -74,13 +76,22 @@ def _improve(cause: Cause, how: int) -> Cause:
             return replace(cause, scenario_chosen=True)
         case 2:
             return replace(cause, evaluation_adopted=True)
-        case 3:
-            return replace(cause, objectives=tuple(replace(o, adopted=True)
-                                                   for o in cause.objectives))  # fmt: skip
+        case 3:  # (an objective goes to consent complete: proposing refuses it otherwise)
+            return replace(cause, objectives=tuple(
+                replace(o, adopted=True) if o.criteria and all(c.complete for c in o.criteria)
+                else o for o in cause.objectives))  # fmt: skip
         case _:
             return replace(cause, objectives=tuple(
                 replace(o, criteria=tuple(COMPLETE for _ in o.criteria))
                 for o in cause.objectives))  # fmt: skip
+
+
+@given(causes, objectives.filter(lambda o: not o.adopted))
+def test_a_draft_objective_written_later_closes_no_step(cause: Cause, draft: Objective) -> None:
+    """The plan stands on the adopted objectives: a new draft waits for its own decision."""
+    before = {g.step for g in stepper(cause) if g.open}
+    grown = replace(cause, objectives=(*cause.objectives, draft))
+    assert before == {g.step for g in stepper(grown) if g.open} or not cause.objectives
 
 
 @given(causes, st.integers(0, 4))
@@ -94,7 +105,7 @@ CASES = {
     Rule.NOT_TAKEN_ON: (Cause(), Step.OBSERVE),
     Rule.NO_OBJECTIVE: (Cause(taken_on=True), Step.PLAN),
     Rule.OBJECTIVE_NOT_ADOPTED: (
-        Cause(taken_on=True, objectives=(READY, Objective(False, (COMPLETE,)))), Step.PLAN),
+        Cause(taken_on=True, objectives=(Objective(False, (COMPLETE,)),)), Step.PLAN),
     Rule.OBJECTIVE_WITHOUT_CRITERION: (
         Cause(taken_on=True, objectives=(READY, Objective(True))), Step.PLAN),
     Rule.CRITERION_INCOMPLETE: (
@@ -113,7 +124,22 @@ def test_each_rule_refuses_its_case(rule: Rule) -> None:
 
 
 def test_every_rule_has_its_case_and_its_message() -> None:
-    assert set(CASES) | {Rule.CRITERIA_UNANSWERED} == set(Rule) == set(MESSAGES)
+    assert set(CASES) | {Rule.CRITERIA_UNANSWERED, Rule.PLAN_CHOSEN} == set(Rule) == set(MESSAGES)
+
+
+@given(causes)
+def test_a_scenario_is_chosen_once_unless_an_evaluation_reopens_the_plan(cause: Cause) -> None:
+    """A choice needs the plan open; once a scenario is chosen, a new choice needs the plan
+    reopened by an evaluation."""
+    expected = blocked(cause, Step.PLAN)
+    if expected is None and cause.scenario_chosen and not cause.plan_reopened:
+        expected = Rule.PLAN_CHOSEN
+    if expected is None:
+        may_choose(cause)
+    else:
+        with pytest.raises(CauseRefused) as refused:
+            may_choose(cause)
+        assert refused.value.rule is expected
 
 
 def test_taking_a_cause_on_answers_all_three_criteria() -> None:

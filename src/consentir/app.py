@@ -19,6 +19,8 @@ from litestar.static_files import create_static_files_router
 
 from consentir import __version__, db, live, logs, mail, tasks
 from consentir.accounts import routes as account_routes
+from consentir.causes import acting as cause_actions
+from consentir.causes import web as cause_web
 from consentir.config import ConfigError, Settings, load_settings
 from consentir.consent import deadlines
 from consentir.consent import routes as consent_routes
@@ -88,6 +90,7 @@ def _background(
                                             settings.secret_key or "")),
         tasks.every("reviews", REVIEW_INTERVAL, stop, lambda: reviews.announce_due(pool)),
         tasks.every("term reminders", TERM_INTERVAL, stop, lambda: term_reminders.send_due(pool)),
+        tasks.every("action reminders", TERM_INTERVAL, stop, lambda: cause_actions.send_due(pool)),
         tasks.every("idempotency purge", PURGE_INTERVAL, stop, lambda: idempotency.purge(pool)),
     )  # fmt: skip
     return [asyncio.create_task(loop) for loop in loops]
@@ -162,6 +165,7 @@ def create_app(
         *meeting_routes.routes,
         *mandate_routes.routes,
         *election_routes.routes,
+        *cause_web.ROUTES,
         *mandate_register.routes,
         *mandate_api.routes,
         *revoke_routes.routes,

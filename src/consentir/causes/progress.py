@@ -262,7 +262,13 @@ def check_criterion(criterion: Criterion) -> None:
 
 
 def _check_number(value: Decimal | int, field: str) -> None:
-    if isinstance(value, Decimal) and not value.is_finite():
+    # The size first, from the exponent: exact arithmetic on "1E-100000000" would run for
+    # minutes (a value beyond the limits below is refused either way).
+    if (
+        isinstance(value, Decimal)
+        and (not value.is_finite() or not -NUMBER_PLACES - 20 <= value.adjusted() <= 20)
+        and not (value.is_finite() and value.is_zero())
+    ):
         raise DomainError("number_out_of_range", NUMBER_OUT_OF_RANGE, field=field)
     exact = Fraction(value)
     if abs(exact) >= NUMBER_LIMIT or (exact * 10**NUMBER_PLACES).denominator != 1:

@@ -7,8 +7,9 @@ The five steps: field observation, objectives (each with impact criteria), the a
 first taken on by a decision that answers the movement's three criteria (in line with its
 values, several people mobilised, a useful local impact). Then:
 - observing and writing objectives are open at once (they feed each other);
-- the plan opens once every objective is adopted by decision and has at least one impact
-  criterion with a baseline and a target;
+- the plan opens once objectives are adopted by decision, each adopted one with at least one
+  impact criterion with a baseline and a target (an objective proposed incomplete is refused:
+  what is adopted is kept as adopted); a later draft objective does not close it again;
 - the action list exists only once a scenario is chosen by decision (acting, measuring);
 - evaluating opens with the action list; its interpretation is a decision;
 - the celebration opens once an evaluation decision is adopted.
@@ -51,6 +52,7 @@ class Rule(StrEnum):
     CRITERION_INCOMPLETE = "criterion_without_baseline_or_target"
     NO_SCENARIO_CHOSEN = "no_scenario_chosen"
     NO_EVALUATION = "no_evaluation_decision"
+    PLAN_CHOSEN = "plan_already_chosen"
 
 
 MESSAGES = {
@@ -60,7 +62,7 @@ MESSAGES = {
         " mobilised, a useful local impact."
     ),
     Rule.NO_OBJECTIVE: N_("Write at least one objective first."),
-    Rule.OBJECTIVE_NOT_ADOPTED: N_("Every objective is adopted by a decision before the plan."),
+    Rule.OBJECTIVE_NOT_ADOPTED: N_("The objectives are adopted by a decision before the plan."),
     Rule.OBJECTIVE_WITHOUT_CRITERION: N_(
         "Every objective needs at least one impact criterion before the plan."
     ),
@@ -69,6 +71,10 @@ MESSAGES = {
     ),
     Rule.NO_SCENARIO_CHOSEN: N_("The action list comes once a scenario is chosen by decision."),
     Rule.NO_EVALUATION: N_("The celebration comes once the evaluation is adopted by decision."),
+    Rule.PLAN_CHOSEN: N_(
+        "A scenario is already chosen: a new choice comes once an evaluation adopted by decision"
+        " reopens the plan."
+    ),
 }
 
 
@@ -103,6 +109,9 @@ class Cause:
     objectives: tuple[Objective, ...] = ()
     scenario_chosen: bool = False  # a decision chose a scenario's version
     evaluation_adopted: bool = False  # a decision adopted the evaluation's interpretation
+    # The latest evaluation adopted reopens the plan, after the latest choice: a new version
+    # of a scenario may be chosen again.
+    plan_reopened: bool = False
 
 
 def may_take_on(cause: Cause) -> None:
@@ -111,14 +120,26 @@ def may_take_on(cause: Cause) -> None:
         raise CauseRefused(Rule.CRITERIA_UNANSWERED)
 
 
+def may_choose(cause: Cause) -> None:
+    """A scenario choice opens with the plan open, once; again only when an evaluation
+    adopted since the last choice reopens the plan."""
+    require(cause, Step.PLAN)
+    if cause.scenario_chosen and not cause.plan_reopened:
+        raise CauseRefused(Rule.PLAN_CHOSEN)
+
+
 def _plan_blocked(cause: Cause) -> Rule | None:
+    """The plan stands on the objectives adopted: at least one, each with its criteria
+    complete. An objective still a draft (written later, say) waits for its own decision
+    without closing what the adopted ones opened."""
     if not cause.objectives:
         return Rule.NO_OBJECTIVE
-    if not all(o.adopted for o in cause.objectives):
+    adopted = [o for o in cause.objectives if o.adopted]
+    if not adopted:
         return Rule.OBJECTIVE_NOT_ADOPTED
-    if not all(o.criteria for o in cause.objectives):
+    if not all(o.criteria for o in adopted):
         return Rule.OBJECTIVE_WITHOUT_CRITERION
-    if not all(c.complete for o in cause.objectives for c in o.criteria):
+    if not all(c.complete for o in adopted for c in o.criteria):
         return Rule.CRITERION_INCOMPLETE
     return None
 

@@ -116,6 +116,8 @@ WAITING_KINDS = {
     "nominate": N_("an election: nominate someone, or pass"),
     "reveal": N_("everyone has nominated: reveal the nominations"),
     "propose": N_("an election: propose a holder"),
+    "prefer": N_("a scenario choice: say which you prefer, and why"),
+    "propose_scenario": N_("a scenario choice: propose a scenario for consent"),
 }
 
 # For templates: every label table under one name each.
@@ -129,6 +131,30 @@ CONTEXT = {
     "objection_status_names": OBJECTION_STATUSES,
     "statuses": DECISION_STATUSES,
     "outcome_step": OUTCOME_STEP,
+}
+
+
+# A scenario choice runs an election's stages over scenarios (causes/choosing.py): its pages
+# name them so, over the election's names.
+CHOICE_CONTEXT = {
+    "stage_names": {
+        **STAGES,
+        "nominate": N_("Preferences"),
+        "reasons": N_("Reasons round"),
+        "change": N_("Change round"),
+    },
+    "round_kinds": {**ROUND_KINDS, "nominate": N_("Preferences round")},
+    "next_steps": {
+        **NEXT_STEPS,
+        "nominate": N_("Say which scenario you prefer, or none, with your reason."),
+        "reveal": N_("Everyone has said their preference: reveal the preferences."),
+        "propose-holder": N_("Propose a scenario, with your reasons, and open the consent round."),
+    },
+    "waiting_steps": {
+        **WAITING_STEPS,
+        "reveal": N_("Revealing the preferences"),
+        "propose-holder": N_("Proposing a scenario"),
+    },
 }
 
 

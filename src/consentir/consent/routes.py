@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 
 from consentir import db
 from consentir.accounts.store import User
+from consentir.causes import choice_view
 from consentir.consent import labels, rules, store
 from consentir.consent.diff import rendered_diff
 from consentir.consent.rules import Actor, Rule, RuleViolation, Stance
@@ -96,7 +97,10 @@ class ActionIn(boundary.Input, kw_only=True):
     deadline: datetime | None = None  # deadline (none: remove it)
     # An election: whom a nomination names (`passed`: nobody), whom the facilitator proposes,
     # and the term they would serve (empty: the one proposed so far).
+    # A scenario choice: the same `nominee` names a scenario; a question names the scenario
+    # it is about (`scenario`, optional).
     nominee: boundary.Id | None = None
+    scenario: boundary.Id | None = None
     first: date | None = None
     last: date | None = None
     # The proposal's revision the step was decided on: required by the steps that move the
@@ -129,7 +133,7 @@ def _build(verb: str, form: ActionIn, me: User, now: datetime) -> tuple[rules.Ac
             return rules.Submit(nobody), Content()
         case "ask":
             _required(form.text, "text")
-            return rules.AskQuestion(), Content(text=form.text.strip())
+            return rules.AskQuestion(), Content(text=form.text.strip(), scenario=form.scenario)
         case "answer":
             _required(form.question_id, "question_id")
             _required(form.text, "text")
@@ -673,9 +677,11 @@ async def proposal_context(
     if error is not None:
         message = domain_message(error)
     election = await _election(conn, state, proposal_id, me)
+    choice = await choice_view.choice_context(conn, state, proposal_id, me.id)
+    steps = rules.ELECTION_STEPS if election else rules.CHOICE_STEPS if choice else rules.STEPS
     return dict(
-        **labels.CONTEXT, new_key=_new_key, election=election,
-        steps=rules.ELECTION_STEPS if election else rules.STEPS,
+        **{**labels.CONTEXT, **(labels.CHOICE_CONTEXT if choice else {})}, new_key=_new_key,
+        election=election, choice=choice, steps=steps,
         base=f"/s/{here.space.slug}/proposals/{proposal_id}",
         proposal=loaded.head, state=state, detail=found, current=current,
         current_html=render_markdown(current["body"]),
@@ -697,7 +703,7 @@ async def _election(
 ) -> dict[str, Any] | None:
     """An election's part of the page: what it is about, and the nominations as the rules
     let this viewer see them (sealed: only their own, until revealed)."""
-    if state.ballot is None:
+    if state.ballot is None or not state.ballot.of_people:
         return None
     found = await elections.election(conn, proposal_id)
     assert found is not None
@@ -1076,6 +1082,7 @@ class SubmitIn(boundary.Input, kw_only=True):
 
 class AskIn(boundary.Input, kw_only=True):
     text: Said  # the clarifying question
+    scenario: boundary.Id | None = None  # a scenario choice: the scenario it is about
 
 
 class AnswerIn(boundary.Input, kw_only=True):
@@ -1131,7 +1138,8 @@ class CloseIn(boundary.Input, kw_only=True):
 
 
 class NominateIn(boundary.Input, kw_only=True):
-    """An election: name a person (`nominee`), or pass (`passed`), with a reason."""
+    """An election: name a person (`nominee`), or pass (`passed`), with a reason. A scenario
+    choice: the scenario preferred (`nominee`, a scenario id), or none (`passed`)."""
 
     reason: Said
     nominee: boundary.Id | None = None
@@ -1140,7 +1148,8 @@ class NominateIn(boundary.Input, kw_only=True):
 
 class ProposeHolderIn(boundary.Input, kw_only=True):
     """An election: the person proposed, the reasons, and optionally the term adjusted
-    (`first` and `last` days, both or neither)."""
+    (`first` and `last` days, both or neither). A scenario choice: the scenario proposed
+    (`nominee`, a scenario id: its current version), the reasons."""
 
     nominee: boundary.Id
     reason: Said
@@ -1165,10 +1174,17 @@ STEPS_API: dict[str, tuple[type[boundary.Input], str]] = {
     "deadline": (DeadlineIn, "Set or remove the open round's deadline (a facilitator)"),
     "withdraw": (RevisionIn, "Withdraw the proposal (its proposer)"),
     "close": (CloseIn, "Close without consent (a facilitator)"),
-    "nominate": (NominateIn, "An election: nominate someone, or pass (sealed until revealed)"),
-    "reveal": (RevisionIn, "An election: reveal the nominations (a facilitator)"),
-    "open-change-round": (RevisionIn, "An election: open the change round (a facilitator)"),
-    "propose-holder": (ProposeHolderIn, "An election: propose a holder (a facilitator)"),
+    "nominate": (
+        NominateIn,
+        "An election: nominate someone, or pass; a scenario choice: prefer a scenario, or"
+        " none (sealed until revealed)",
+    ),
+    "reveal": (RevisionIn, "An election or a choice: reveal the nominations or preferences"),
+    "open-change-round": (RevisionIn, "An election or a choice: open the change round"),
+    "propose-holder": (
+        ProposeHolderIn,
+        "An election: propose a holder; a scenario choice: propose a scenario (a facilitator)",
+    ),
 }
 
 

@@ -51,6 +51,12 @@ STEPS = (Stage.DRAFT, Stage.CLARIFY, Stage.REACT, Stage.OBJECT, Stage.INTEGRATE)
 ELECTION_STEPS = (
     Stage.DRAFT, Stage.NOMINATE, Stage.REASONS, Stage.CHANGE, Stage.OBJECT, Stage.INTEGRATE,
 )  # fmt: skip
+# A cause's scenario choice: clarifying questions first, then an election's stages, where
+# each person states a preference for a scenario (causes/choosing.py).
+CHOICE_STEPS = (
+    Stage.DRAFT, Stage.CLARIFY, Stage.NOMINATE, Stage.REASONS, Stage.CHANGE, Stage.OBJECT,
+    Stage.INTEGRATE,
+)  # fmt: skip
 # The election's stages where its nominations round is open.
 NOMINATION_STAGES = frozenset({Stage.NOMINATE, Stage.REASONS, Stage.CHANGE})
 
@@ -194,7 +200,9 @@ class EditDraft:
 class Submit:
     """Draft → clarify. `eligible`: who may take part now (the proposer is left out).
     An election: draft → nominate, with everyone on the list (the proposer too), and
-    `nominable`, who may be nominated (eligibility and term limits checked now)."""
+    `nominable`, who may be nominated (eligibility and term limits checked now). A scenario
+    choice: draft → clarify, its list frozen (the proposer too) with `nominable`, the
+    scenarios that may be preferred."""
 
     eligible: frozenset[int]
     nominable: frozenset[int] = frozenset()
@@ -909,11 +917,12 @@ def _open_nominations(
     proposal: Proposal, eligible: frozenset[int], nominable: frozenset[int]
 ) -> Step:
     """Draft → nominate: the list is frozen (who nominates, and answers the consent rounds),
-    and so is who may be nominated."""
+    and so is who may be nominated. A scenario choice opens its clarify round first, on the
+    same frozen list; its preferences open when the questions are answered (`_advance`)."""
     assert proposal.ballot is not None
     ballot = replace(proposal.ballot, participants=eligible, eligible=nominable)
-    opened = _open_round(replace(proposal, ballot=ballot), RoundKind.NOMINATE, eligible)
-    return opened
+    kind = RoundKind.NOMINATE if ballot.of_people else RoundKind.CLARIFY
+    return _open_round(replace(proposal, ballot=ballot), kind, eligible)
 
 
 def _nominate(proposal: Proposal, actor: Actor, action: Nominate) -> Step:
@@ -971,7 +980,8 @@ def _propose_holder(proposal: Proposal, actor: Actor, action: ProposeHolder) -> 
             changed, objection, objection.status, number, proposer_confirms=True
         )
         effects.append(effect)
-    eligible = ballot.participants | {action.nominee}
+    # The person proposed answers too (a scenario proposed does not).
+    eligible = ballot.participants | ({action.nominee} if ballot.of_people else frozenset())
     changed = replace(
         changed, stage=Stage.OBJECT, round=Round(RoundKind.OBJECT, number, eligible),
         ballot=replace(ballot, nominee=action.nominee),
@@ -997,6 +1007,9 @@ def _advance(proposal: Proposal, eligible: frozenset[int], closed: RoundClosed) 
     if proposal.stage is Stage.CLARIFY:
         _require(all(q.answered for q in proposal.questions), Rule.QUESTIONS_UNANSWERED)
         following = RoundKind.REACT
+        if proposal.ballot is not None:  # a scenario choice: the preferences, same list
+            opened = _open_round(proposal, RoundKind.NOMINATE, proposal.ballot.participants)
+            return Step(opened.proposal, (closed, *opened.effects))
     elif proposal.stage is Stage.REACT:
         following = RoundKind.OBJECT
     else:
@@ -1055,7 +1068,7 @@ def _position(proposal: Proposal, actor: Actor, action: GivePosition) -> Step:
     _require(action.person in round_.eligible, Rule.NOT_ELIGIBLE)
     _require(action.version == proposal.version, Rule.STALE_VERSION)
     ballot = proposal.ballot
-    nominee = ballot is not None and action.person == ballot.nominee
+    nominee = ballot is not None and action.person == ballot.person_proposed
     if nominee and ballot is not None and ballot.nominee_last:
         _require(not round_.missing - {action.person}, Rule.NOMINEE_ANSWERS_LAST)
     _require(
@@ -1105,7 +1118,8 @@ def _close_object_round(
     proposal: Proposal, round_: Round, now: datetime, *, silent: frozenset[int] = frozenset()
 ) -> Step:
     if proposal.ballot is not None:  # nobody takes a mandate by silence
-        _require(proposal.ballot.nominee not in round_.missing, Rule.POSITIONS_MISSING)
+        proposed = proposal.ballot.person_proposed
+        _require(proposed is None or proposed not in round_.missing, Rule.POSITIONS_MISSING)
     if round_.missing - silent:
         deadline_passed = round_.deadline is not None and now >= round_.deadline
         _require(deadline_passed and proposal.silence_is_consent, Rule.POSITIONS_MISSING)
@@ -1266,7 +1280,7 @@ def _waits(proposal: Proposal, rule: Rule) -> tuple[frozenset[int], bool]:
     if rule in (Rule.POSITIONS_MISSING, Rule.NOMINATIONS_SEALED) and round_ is not None:
         return round_.missing, False
     if rule is Rule.NOMINEE_ANSWERS_LAST and round_ is not None and proposal.ballot:
-        return round_.missing - {proposal.ballot.nominee or 0}, False
+        return round_.missing - {proposal.ballot.person_proposed or 0}, False
     if rule in (
         Rule.QUESTIONS_UNANSWERED,
         Rule.UNANSWERED_OBJECTIONS,
@@ -1308,7 +1322,10 @@ def available(proposal: Proposal, actor: Actor, now: datetime) -> list[Available
             listed.append(Available(verb, action, False, refused.rule, people, facilitator))
         else:
             listed.append(Available(verb, action, True))
-    order = _MAIN.get(proposal.stage, ())
+    # A nomination (or preference) already given may still be moved, but the process no
+    # longer waits for it: it is not this person's main step any more.
+    answered = proposal.round is not None and actor.user_id in proposal.round.answered
+    order = [v for v in _MAIN.get(proposal.stage, ()) if not (v == "nominate" and answered)]
     rank = {verb: n for n, verb in enumerate(order)}
     ours = [a for a in listed if a.verb in rank]  # the stage's own steps
     ours.sort(key=lambda a: (not a.ready, rank[a.verb]))

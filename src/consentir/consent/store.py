@@ -15,6 +15,8 @@ from typing import Any, Literal
 import msgspec
 
 from consentir import journal, keyset, tasks
+from consentir.causes import adoption as cause_adoption
+from consentir.causes import choosing
 from consentir.consent import rules
 from consentir.consent.rules import (
     Action,
@@ -88,6 +90,9 @@ class Content:
     role: RoleText | None = None
     # An election: the term a proposed holder would serve (None: the current version's).
     term: Term | None = None
+    # A scenario choice: the scenario a question is about; the scenario version proposed.
+    scenario: int | None = None
+    scenario_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,21 +133,31 @@ SELECT p.id, p.space_id, p.proposer_id, u.name AS proposer_name, p.title, p.stag
                                  ORDER BY id), '[]')
           FROM objections WHERE proposal_id = p.id) AS objections,
        EXISTS (SELECT 1 FROM decisions WHERE proposal_id = p.id) AS decided,
-       p.kind, e.nominee_last, e.eligible AS nominable,
+       p.kind, e.nominee_last, coalesce(e.eligible, sc.eligible) AS nominable,
        -- An election's part (elections/rules.py Ballot); not even looked up for the others.
        CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(json_agg(json_build_array(n.voter_id, n.nominee_id, n.reason, n.changed)
                                  ORDER BY n.id), '[]')
           FROM nominations n WHERE n.proposal_id = p.id AND n.superseded_at IS NULL)
+       -- A scenario choice's: the same, over scenarios (causes/choosing.py).
+       WHEN sc.proposal_id IS NOT NULL THEN
+       (SELECT coalesce(json_agg(json_build_array(f.voter_id, f.scenario_id, f.reason, f.changed)
+                                 ORDER BY f.id), '[]')
+          FROM preferences f WHERE f.proposal_id = p.id AND f.superseded_at IS NULL)
        END AS nominations,
        CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(array_agg(rp.user_id), '{}') FROM rounds nr
           JOIN round_participants rp ON rp.round_id = nr.id
          WHERE nr.proposal_id = p.id AND nr.kind = 'nominate')
+       ELSE sc.participants
        END AS on_the_list,
        CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT nominee_id FROM proposal_versions
          WHERE proposal_id = p.id AND number = p.version)
+       WHEN sc.proposal_id IS NOT NULL THEN
+       (SELECT sv.scenario_id FROM proposal_versions v
+          JOIN scenario_versions sv ON sv.id = v.scenario_version_id
+         WHERE v.proposal_id = p.id AND v.number = p.version)
        END AS nominee,
        CASE WHEN e.proposal_id IS NOT NULL THEN
        (SELECT coalesce(array_agg(dv.nominee_id), '{}') FROM rounds dr
@@ -158,12 +173,23 @@ JOIN users u ON u.id = p.proposer_id
 JOIN spaces s ON s.id = p.space_id
 LEFT JOIN rounds r ON r.proposal_id = p.id AND r.closed_at IS NULL
 LEFT JOIN elections e ON e.proposal_id = p.id
+LEFT JOIN scenario_choices sc ON sc.proposal_id = p.id
 WHERE p.id = $1 AND p.space_id = $2
 """
 
 
 def _ballot(row: Any) -> Ballot | None:
-    """An election's part of the state (elections/rules.py); None for other proposals."""
+    """An election's part of the state (elections/rules.py), or a scenario choice's; None
+    for other proposals."""
+    if row["kind"] == "choice":
+        return Ballot(
+            eligible=frozenset(row["nominable"] or ()),
+            participants=frozenset(row["on_the_list"] or ()),
+            nominations=tuple(Nomination(v, n, r, c) for v, n, r, c in row["nominations"] or ()),
+            nominee=row["nominee"],
+            nominee_last=False,
+            of_people=False,
+        )
     if row["kind"] != "election":
         return None
     declined = frozenset(row["declined"])
@@ -366,12 +392,19 @@ async def act(
         action, (rules.Submit, rules.Advance, rules.OpenObjectRound, rules.DeadlinePassed)
     ):
         action = replace(action, eligible=await _eligible(conn, space.id, proposal_id))
+    choice = loaded.head.kind == "choice"
     if isinstance(action, rules.Submit) and loaded.state.ballot is not None:
         rules.step(loaded.state, actor, action)  # refused before anything is written
-        nominable = await elections.open_nominations(conn, proposal_id, action.eligible)
+        opening = choosing.open_preferences if choice else elections.open_nominations
+        nominable = await opening(conn, proposal_id, action.eligible)
         action = replace(action, nominable=nominable)
     result = rules.step(loaded.state, actor, action)
-    if isinstance(action, rules.ProposeHolder):  # the seat free for the term proposed
+    if isinstance(action, rules.ProposeHolder) and choice:  # the scenario's current version
+        body, version_id = await choosing.proposal_text(
+            conn, proposal_id, action.nominee, action.reason
+        )
+        content = replace(content, body=body, scenario_version=version_id)
+    elif isinstance(action, rules.ProposeHolder):  # the seat free for the term proposed
         await elections.check_proposal(conn, proposal_id, action.nominee, content.term)
         body = await elections.proposal_text(
             conn, proposal_id, action.nominee, content.term, action.reason
@@ -500,7 +533,7 @@ class _Writer:
                     # A role proposal's adoption writes the role, in this transaction; an
                     # election's grants the mandate.
                     await mandates.adopt_role(self.conn, self.space.id, self.loaded.head.id)
-                    if self.loaded.state.ballot is not None:
+                    if self.loaded.head.kind == "election":
                         self.data["mandate"] = await elections.elected(
                             self.conn, self.space.id, self.loaded.head.id, self.actor_id
                         )
@@ -512,13 +545,19 @@ class _Writer:
                     await revoking.adopted(
                         self.conn, self.space.id, self.loaded.head.id, self.actor_id
                     )
+                    # A cause's: its step reached, or (a scenario choice) its action list.
+                    await cause_adoption.adopted(
+                        self.conn, self.space.id, self.loaded.head.id, self.actor_id
+                    )
                 case NominationKept():
                     await self._nomination(effect)
         return self.data
 
     async def _nomination(self, effect: NominationKept) -> None:
         reason = self.action.reason if isinstance(self.action, rules.Nominate) else ""
-        self.data["nomination"] = await elections.keep_nomination(
+        # (A scenario choice keeps a preference for a scenario.)
+        keep = choosing.keep_preference if self.loaded.head.kind == "choice" else None
+        self.data["nomination"] = await (keep or elections.keep_nomination)(
             self.conn, self.loaded.head.id, self.round_id, effect.voter, effect.nominee, reason,
             changed=effect.changed,
         )  # fmt: skip
@@ -531,12 +570,16 @@ class _Writer:
         match action:
             case rules.AskQuestion():
                 self.data["question"] = await conn.fetchval(
-                    """INSERT INTO questions (proposal_id, round_id, author_id, text)
-                       VALUES ($1, $2, $3, $4) RETURNING id""",
+                    """INSERT INTO questions (proposal_id, round_id, author_id, text, scenario_id)
+                       SELECT $1, $2, $3, $4, s.id FROM (SELECT 1) one
+                       LEFT JOIN scenario_choices c ON c.proposal_id = $1
+                       LEFT JOIN scenarios s ON s.id = $5 AND s.id = ANY (c.eligible)
+                       RETURNING id""",
                     self.loaded.head.id,
                     self.round_id,
                     self.actor.user_id,
                     content.text,
+                    content.scenario,
                 )
             case rules.AnswerQuestion(question_id=question_id):
                 await conn.execute(
@@ -642,14 +685,18 @@ class _Writer:
         # An election's version proposes a holder: the reasons are its text, the election's
         # description stays its driver, and the term is carried unless adjusted.
         proposing = self.action if isinstance(self.action, rules.ProposeHolder) else None
+        # A scenario choice's version names the scenario version it proposes, not a person.
+        nominee = proposing.nominee if proposing and self.loaded.head.kind == "election" else None
         term = self.content.term
         await self.conn.execute(
             """INSERT INTO proposal_versions (proposal_id, number, title, driver, body, note,
-                                              author_id, role_text, nominee_id, term)
+                                              author_id, role_text, nominee_id, term,
+                                              scenario_version_id)
                SELECT $1, $2, $3, coalesce(nullif($4, ''), prev.driver), $5, $6, $7,
                       coalesce($8, prev.role_text), $9,
                       CASE WHEN $10::date IS NULL THEN prev.term
-                           ELSE daterange($10::date, $11::date) END
+                           ELSE daterange($10::date, $11::date) END,
+                      coalesce($12, prev.scenario_version_id)
                FROM proposal_versions prev WHERE prev.proposal_id = $1 AND prev.number = $2 - 1""",
             self.loaded.head.id,
             effect.number,
@@ -659,12 +706,13 @@ class _Writer:
             self.content.note,
             self.actor.user_id,
             _role_text(self.content),
-            proposing.nominee if proposing else None,
+            nominee,
             term.first if term else None,
             term.after_last if term else None,
+            self.content.scenario_version,
         )
         if proposing:
-            self.data["nominee"] = proposing.nominee
+            self.data["scenario" if nominee is None else "nominee"] = proposing.nominee
         await self.conn.execute(
             "UPDATE proposals SET version = $2, title = $3 WHERE id = $1",
             self.loaded.head.id,
@@ -774,7 +822,7 @@ SELECT
      FROM rounds r WHERE r.proposal_id = p.id) AS rounds,
   (SELECT json_agg(json_build_object(
        'id', q.id, 'author', qu.name, 'author_id', q.author_id, 'text', q.text,
-       'answer', q.answer) ORDER BY q.id)
+       'answer', q.answer, 'scenario_id', q.scenario_id) ORDER BY q.id)
      FROM questions q JOIN users qu ON qu.id = q.author_id
     WHERE q.proposal_id = p.id) AS questions,
   (SELECT json_agg(json_build_object(
@@ -962,7 +1010,7 @@ async def listing(
           AND (p.stage <> 'draft' OR p.proposer_id = $2 OR $3)
           AND ($4::timestamptz IS NULL OR (p.updated_at, p.id) < ($4, $5))
           AND ($7::text[] IS NULL OR p.stage = ANY($7)
-               OR $8 AND p.stage = 'draft' AND p.kind = 'election')
+               OR $8 AND p.stage = 'draft' AND p.kind IN ('election', 'choice'))
         ORDER BY p.updated_at DESC, p.id DESC
         LIMIT $6
         """,
@@ -992,7 +1040,7 @@ async def titles_under_way(
     rows = await conn.fetch(
         """SELECT id, title FROM proposals
            WHERE space_id = $1 AND id = ANY($2::bigint[])
-             AND (stage = ANY($3::text[]) OR stage = 'draft' AND kind = 'election')""",
+             AND (stage = ANY($3::text[]) OR stage = 'draft' AND kind IN ('election', 'choice'))""",
         space_id,
         proposal_ids,
         [str(stage) for stage in GROUP_STAGES[ListGroup.ACTIVE]],
@@ -1065,8 +1113,10 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     -- none asked yet), my nomination while they are sealed, or my reaction or position
     -- still missing (in an election, the person proposed once everyone else has answered,
     -- when they answer last).
-    SELECT CASE r.kind WHEN 'clarify' THEN 'ask' WHEN 'nominate' THEN 'nominate'
-                       ELSE 'answer' END, p.space_id, p.title, p.id,
+    SELECT CASE WHEN r.kind = 'clarify' THEN 'ask'
+                WHEN r.kind = 'nominate' AND p.kind = 'choice' THEN 'prefer'
+                WHEN r.kind = 'nominate' THEN 'nominate'
+                ELSE 'answer' END, p.space_id, p.title, p.id,
            NULL::text, r.deadline, NULL::date, p.stage
     FROM round_participants rp
     JOIN rounds r ON r.id = rp.round_id AND r.closed_at IS NULL
@@ -1079,6 +1129,8 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                WHEN r.kind = 'nominate'
                THEN p.stage = 'nominate'
                     AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.proposal_id = p.id
+                                    AND n.voter_id = $1 AND n.superseded_at IS NULL)
+                    AND NOT EXISTS (SELECT 1 FROM preferences n WHERE n.proposal_id = p.id
                                     AND n.voter_id = $1 AND n.superseded_at IS NULL)
                WHEN p.kind = 'election' AND EXISTS (
                    SELECT 1 FROM elections e JOIN proposal_versions v
@@ -1102,7 +1154,7 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
     CROSS JOIN LATERAL (VALUES
         ('questions', EXISTS (SELECT 1 FROM questions q
                               WHERE q.proposal_id = p.id AND q.answer IS NULL)),
-        ('publish', p.stage = 'integrate' AND p.kind <> 'election'
+        ('publish', p.stage = 'integrate' AND p.kind NOT IN ('election', 'choice')
                     AND EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
                                 AND o.status = 'valid' AND o.answered_in IS NULL))
     ) AS k (kind, due)
@@ -1138,7 +1190,7 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                     AND EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id)
                     AND NOT EXISTS (SELECT 1 FROM questions q WHERE q.proposal_id = p.id
                                     AND q.answer IS NULL), false) AS complete,
-               p.stage = 'integrate' AND p.kind <> 'election'
+               p.stage = 'integrate' AND p.kind NOT IN ('election', 'choice')
                AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.proposal_id = p.id
                                AND o.status = 'valid' AND o.answered_in IS NULL)
                AND (p.version > (SELECT coalesce(max(o.version), 0) FROM objections o
@@ -1149,9 +1201,11 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
                    SELECT 1 FROM round_participants x WHERE x.round_id = r.id
                    AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.proposal_id = p.id
                                    AND n.voter_id = x.user_id AND n.superseded_at IS NULL)
+                   AND NOT EXISTS (SELECT 1 FROM preferences n WHERE n.proposal_id = p.id
+                                   AND n.voter_id = x.user_id AND n.superseded_at IS NULL)
                ) AS nominated,
                p.stage IN ('reasons', 'change')
-               OR p.stage = 'integrate' AND p.kind = 'election' AS to_propose
+               OR p.stage = 'integrate' AND p.kind IN ('election', 'choice') AS to_propose
     ) AS s
     CROSS JOIN LATERAL (VALUES
         ('judge', s.unjudged),
@@ -1159,7 +1213,8 @@ items (kind, space_id, title, proposal_id, ref, deadline, due_on, stage) AS (
         ('overdue', r.overdue_at IS NOT NULL AND NOT s.complete),
         ('open', s.reopen),
         ('reveal', s.nominated),
-        ('propose', s.to_propose AND NOT s.unjudged)
+        ('propose', s.to_propose AND NOT s.unjudged AND p.kind = 'election'),
+        ('propose_scenario', s.to_propose AND NOT s.unjudged AND p.kind = 'choice')
     ) AS k (kind, due)
     WHERE k.due
     UNION ALL

@@ -65,6 +65,8 @@ class Round(msgspec.Struct, frozen=True):
     outcome: str | None = None
     deadline: datetime | None = None
     nominations: list[Nominated] = msgspec.field(default_factory=list)  # an election's
+    # A scenario choice's preferences (`nominee`: the scenario, "B — its title").
+    preferences: list[Nominated] = msgspec.field(default_factory=list)
 
 
 class Question(msgspec.Struct, frozen=True):
@@ -187,7 +189,17 @@ SELECT d.number, d.title, st.status, st.reviewable, d.adopted_at, d.review_on, d
                                         'created_at', n.created_at) ORDER BY n.id), '[]')
                                    FROM nominations n JOIN users nu ON nu.id = n.voter_id
                                    LEFT JOIN users ne ON ne.id = n.nominee_id
-                                  WHERE n.round_id = r.id)
+                                  WHERE n.round_id = r.id),
+                   -- A scenario choice's preferences, the same way.
+                   'preferences', (SELECT coalesce(json_agg(json_build_object(
+                                        'person', fu.name,
+                                        'nominee', fs.letter || ' — ' || fs.title,
+                                        'reason', f.reason, 'changed', f.changed,
+                                        'superseded', f.superseded_at IS NOT NULL,
+                                        'created_at', f.created_at) ORDER BY f.id), '[]')
+                                   FROM preferences f JOIN users fu ON fu.id = f.voter_id
+                                   LEFT JOIN scenarios fs ON fs.id = f.scenario_id
+                                  WHERE f.round_id = r.id)
                ) ORDER BY r.id), '[]')
           FROM rounds r WHERE r.proposal_id = p.id) AS rounds,
        (SELECT coalesce(json_agg(json_build_object(

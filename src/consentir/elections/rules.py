@@ -42,6 +42,15 @@ class Ballot:
     nominee: int | None = None  # whom the current version proposes
     declined: frozenset[int] = field(default_factory=frozenset)  # said no in a round
     nominee_last: bool = True  # the person proposed answers once everyone else has
+    # An election names people; a cause's scenario choice (causes/choosing.py) runs the same
+    # stages over scenarios: a preference names a scenario, the facilitator proposes one, and
+    # nobody in the consent round is the one proposed.
+    of_people: bool = True
+
+    @property
+    def person_proposed(self) -> int | None:
+        """Who the current version proposes, in an election (None in a scenario choice)."""
+        return self.nominee if self.of_people else None
 
 
 def visible_nominations(

@@ -8,7 +8,7 @@ imports it).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -115,18 +115,42 @@ async def keep_nomination(
     changed: bool,
 ) -> int:
     """A nomination (or a pass); the voter's previous one stays on record, superseded."""
+    return await keep_ballot_entry(
+        conn, "nominations", proposal_id, round_id, voter, nominee, reason, changed=changed
+    )
+
+
+# A ballot's entries: an election's nominations (of a person), a scenario choice's preferences
+# (of a scenario, causes/choosing.py), with the column naming what is chosen.
+_BALLOT_TABLES = {"nominations": "nominee_id", "preferences": "scenario_id"}
+
+
+async def keep_ballot_entry(
+    conn: Connection,
+    table: Literal["nominations", "preferences"],
+    proposal_id: int,
+    round_id: int | None,
+    voter: int,
+    named: int | None,
+    reason: str,
+    *,
+    changed: bool,
+) -> int:
+    """An entry of a ballot (`named`: None passes); the voter's previous one stays on record,
+    superseded."""
+    column = _BALLOT_TABLES[table]
     await conn.execute(
-        """UPDATE nominations SET superseded_at = now()
-           WHERE proposal_id = $1 AND voter_id = $2 AND superseded_at IS NULL""",
+        f"""UPDATE {table} SET superseded_at = now()
+            WHERE proposal_id = $1 AND voter_id = $2 AND superseded_at IS NULL""",  # noqa: S608
         proposal_id,
         voter,
     )
-    nomination_id: int = await conn.fetchval(
-        """INSERT INTO nominations (proposal_id, round_id, voter_id, nominee_id, reason, changed)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-        proposal_id, round_id, voter, nominee, reason, changed,
+    entry_id: int = await conn.fetchval(
+        f"""INSERT INTO {table} (proposal_id, round_id, voter_id, {column}, reason, changed)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",  # noqa: S608
+        proposal_id, round_id, voter, named, reason, changed,
     )  # fmt: skip
-    return nomination_id
+    return entry_id
 
 
 async def elected(conn: Connection, space_id: int, proposal_id: int, actor_id: int | None) -> int:

@@ -46,6 +46,18 @@ class Kind(StrEnum):
     NOMINATIONS_REVEALED = "nominations_revealed"
     CHANGE_ROUND_OPEN = "change_round_open"
     HOLDER_TO_PROPOSE = "holder_to_propose"
+    # A cause's scenario choice runs the same stages over scenarios (causes/choosing.py).
+    PREFERENCES_OPEN = "preferences_open"
+    PREFERENCES_REVEALED = "preferences_revealed"
+    PREFERENCE_CHANGE_OPEN = "preference_change_open"
+    SCENARIO_TO_PROPOSE = "scenario_to_propose"
+    # To a cause's followers (causes/following.py): a decision, a measurement, a step.
+    CAUSE_DECISION = "cause_decision"
+    CAUSE_MEASUREMENT = "cause_measurement"
+    CAUSE_STEP = "cause_step"
+    CAUSE_CELEBRATION = "cause_celebration"
+    # To an action's owner (causes/acting.py): its due date comes near, or has passed.
+    ACTION_DUE = "action_due"
 
 
 # What waits for the person told (their email goes out at once by default); the other kinds
@@ -53,6 +65,7 @@ class Kind(StrEnum):
 # over); for the facilitators it is news ahead of an election, which no step awaits yet.
 FOR_ME = frozenset(Kind) - {
     Kind.QUESTION_ANSWERED, Kind.ADOPTED, Kind.ENDED, Kind.ROLE_TERM_ENDING,
+    Kind.CAUSE_DECISION, Kind.CAUSE_MEASUREMENT, Kind.CAUSE_STEP, Kind.CAUSE_CELEBRATION,
 }  # fmt: skip
 
 # One sentence each, in the list and in emails; %(title)s is what it is about, %(actor)s who
@@ -94,16 +107,33 @@ SENTENCES: dict[Kind, str] = {
     Kind.NOMINATIONS_REVEALED: N_("“%(title)s”: the nominations are revealed; read the reasons."),
     Kind.CHANGE_ROUND_OPEN: N_("“%(title)s”: you may change your nomination, with a reason."),
     Kind.HOLDER_TO_PROPOSE: N_("“%(title)s”: a holder waits to be proposed."),
+    Kind.PREFERENCES_OPEN: N_(
+        "“%(title)s”: say which scenario you prefer, and why (sealed until everyone has said)."
+    ),
+    Kind.PREFERENCES_REVEALED: N_("“%(title)s”: the preferences are revealed; read the reasons."),
+    Kind.PREFERENCE_CHANGE_OPEN: N_("“%(title)s”: you may change your preference, with a reason."),
+    Kind.SCENARIO_TO_PROPOSE: N_("“%(title)s”: a scenario waits to be proposed for consent."),
+    # %(title)s is the cause's; %(number)s a decision's.
+    Kind.CAUSE_DECISION: N_("Cause “%(title)s”: decision %(number)s adopted."),
+    Kind.CAUSE_MEASUREMENT: N_("Cause “%(title)s”: a new measurement of %(name)s."),
+    Kind.CAUSE_STEP: N_("Cause “%(title)s”: a new step opens."),
+    # %(date)s: the celebration's day (the notice's data "date", YYYY-MM-DD).
+    Kind.CAUSE_CELEBRATION: N_("Cause “%(title)s”: the celebration will be held on %(date)s."),
+    # %(title)s is the action's, %(date)s its due date.
+    Kind.ACTION_DUE: N_("The action “%(title)s” is due on %(date)s."),
 }
 
 
 NOT_VALID = N_("Your objection to “%(title)s” was judged not valid.")
+ACTION_OVERDUE = N_("The action “%(title)s” was due on %(date)s: where is it?")
 
 
 def sentence(kind: Kind, data: dict[str, object]) -> str:
     """The sentence's message id for this notification (translated by the caller)."""
     if kind is Kind.OBJECTION_JUDGED and data.get("status") != "valid":
         return NOT_VALID
+    if kind is Kind.ACTION_DUE and data.get("threshold") == "past":
+        return ACTION_OVERDUE
     return SENTENCES[kind]
 
 
@@ -173,18 +203,19 @@ def after_step(
             case rules.RoundOpened(kind=RoundKind.CLARIFY, eligible=eligible):
                 notices.append(Notice(Kind.PROPOSAL_SUBMITTED, eligible, anchor="now"))
             case rules.RoundOpened(kind=RoundKind.NOMINATE, eligible=eligible):
-                notices.append(Notice(Kind.NOMINATIONS_OPEN, eligible, anchor="now"))
+                notices.append(Notice(_of(after, Kind.NOMINATIONS_OPEN), eligible, anchor="now"))
             case rules.StageChanged(stage=Stage.REASONS) if after.ballot is not None:
                 listed = after.ballot.participants
-                notices.append(Notice(Kind.NOMINATIONS_REVEALED, listed, anchor="election"))
-                notices.append(Notice(Kind.HOLDER_TO_PROPOSE, group=Group.FACILITATORS,
-                                      anchor="now"))  # fmt: skip
+                revealed = _of(after, Kind.NOMINATIONS_REVEALED)
+                notices.append(Notice(revealed, listed, anchor="election"))
+                notices.append(Notice(_of(after, Kind.HOLDER_TO_PROPOSE),
+                                      group=Group.FACILITATORS, anchor="now"))  # fmt: skip
             case rules.StageChanged(stage=Stage.CHANGE) if after.ballot is not None:
                 listed = after.ballot.participants
-                notices.append(Notice(Kind.CHANGE_ROUND_OPEN, listed, anchor="now"))
+                notices.append(Notice(_of(after, Kind.CHANGE_ROUND_OPEN), listed, anchor="now"))
             case rules.StageChanged(stage=Stage.INTEGRATE) if after.ballot is not None:
-                notices.append(Notice(Kind.HOLDER_TO_PROPOSE, group=Group.FACILITATORS,
-                                      anchor="now"))  # fmt: skip
+                notices.append(Notice(_of(after, Kind.HOLDER_TO_PROPOSE),
+                                      group=Group.FACILITATORS, anchor="now"))  # fmt: skip
             case rules.RoundOpened(kind=kind, eligible=eligible):
                 notices.append(
                     Notice(Kind.ROUND_OPENED, eligible, anchor="now", data={"round": kind.value})
@@ -229,6 +260,21 @@ def after_step(
     if turn is not None and turn is not _facilitator_turn(before, now):
         notices.append(Notice(turn, group=Group.FACILITATORS, anchor="now"))
     return [_without(n, actor.user_id) for n in notices]
+
+
+# An election's notices, as a scenario choice says them.
+_OF_SCENARIOS = {
+    Kind.NOMINATIONS_OPEN: Kind.PREFERENCES_OPEN,
+    Kind.NOMINATIONS_REVEALED: Kind.PREFERENCES_REVEALED,
+    Kind.CHANGE_ROUND_OPEN: Kind.PREFERENCE_CHANGE_OPEN,
+    Kind.HOLDER_TO_PROPOSE: Kind.SCENARIO_TO_PROPOSE,
+}
+
+
+def _of(proposal: rules.Proposal, kind: Kind) -> Kind:
+    if proposal.ballot is not None and not proposal.ballot.of_people:
+        return _OF_SCENARIOS[kind]
+    return kind
 
 
 def _without(notice: Notice, user_id: int) -> Notice:

@@ -119,6 +119,11 @@ def config(version: str) -> OpenAPIConfig:
             Tag(name="live", description="Server-Sent Events for open pages."),
             Tag(name="roles", description="A space's roles: their texts, seats and holders."),
             Tag(
+                name="causes",
+                description="Local causes: observation and actors, objectives and impact"
+                " criteria, scenarios and their choice, the action list, measurements.",
+            ),
+            Tag(
                 name="mandates",
                 description="Mandates: who holds which seat, for which term,"
                 " granted by which decision; the holder's resignation.",
