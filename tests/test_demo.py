@@ -17,8 +17,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from consentir import db, demo, journal
+from consentir import db, demo, demo_causes, journal
 from consentir.accounts import store as accounts
+from consentir.causes import store as causes
+from consentir.causes.rules import stepper as rules_stepper
 from consentir.consent import rules
 from consentir.consent.rules import Stage
 from consentir.mandates import store as mandates
@@ -76,10 +78,12 @@ async def test_demo_is_idempotent_and_journaled(pool: db.Pool) -> None:
     assert before == after
     assert before["users"] == 12 and before["spaces"] == 4 and before["charters"] == 2
     assert before["signatures"] == 12 + 5, "the movement's twelve and the board's five"
-    assert before["proposals"] == len(demo.STAGES_SHOWN) + 3, (
-        "and the board's role, mandates, election"
+    assert before["proposals"] == len(demo.STAGES_SHOWN) + 3 + 7, (
+        "and the board's role, mandates, election; the two causes' seven"
     )
-    assert len(numbers) == 3 and all(n.startswith("CA-") for n in numbers)
+    # The board's three; the causes' (taking on, objectives; and, at the Croix-Rousse,
+    # the scenario chosen and the evaluation).
+    assert sorted(n.split("-")[0] for n in numbers) == ["CA"] * 3 + ["MOB"] * 2 + ["VL"] * 4
     assert [(r["state"], r["items"]) for r in planned] == [("planned", 2)]
     assert slugs == {"victoires-populaires", "conseil-administration", "mobilite-villeurbanne",
                      "vie-locale-croix-rousse"}  # fmt: skip
@@ -89,7 +93,7 @@ async def test_every_stage_of_the_process_is_shown_where_the_readme_says(loaded:
     async with loaded.acquire() as conn:
         rows = await conn.fetch(
             "SELECT p.stage, s.slug, p.title FROM proposals p JOIN spaces s ON s.id = p.space_id"
-            " WHERE NOT p.id = ANY($1::bigint[])",
+            " WHERE NOT p.id = ANY($1::bigint[]) AND p.kind NOT IN ('cause', 'choice')",
             await board_governance(conn),
         )
     found = {Stage(r["stage"]): (r["slug"], r["title"]) for r in rows}
@@ -463,3 +467,42 @@ def test_reset_on_the_embedded_database_needs_no_confirmation(tmp_path: Path) ->
     assert (tmp_path / "postgres" / "PG_VERSION").exists(), "the data folder stays"
     psutil.wait_procs(postgres_processes_using(tmp_path), timeout=15)
     assert postgres_processes_using(tmp_path) == [], "postgres was left running"
+
+
+async def test_the_demo_causes_stand_where_the_readme_says(loaded: db.Pool) -> None:
+    """The mobility cause: observed, objectives adopted, scenarios A and B (B in version 2),
+    its choice in the preferences round (sealed); the Croix-Rousse cause: evaluated, with
+    measurements, ready to celebrate."""
+    async with loaded.acquire() as conn:
+        rows = await conn.fetch("SELECT id, space_id, title FROM causes ORDER BY id")
+        found = {r["title"]: r for r in rows}
+        bike = found[demo_causes.BIKE_LANE]
+        shade = found[demo_causes.SHADE]
+        lane = await causes.cause(conn, bike["space_id"], bike["id"])
+        colbert = await causes.cause(conn, shade["space_id"], shade["id"])
+        versions = await conn.fetch(
+            """SELECT s.letter, max(v.number) AS latest FROM scenarios s
+               JOIN scenario_versions v ON v.scenario_id = s.id
+               WHERE s.cause_id = $1 GROUP BY s.letter ORDER BY s.letter""",
+            bike["id"])  # fmt: skip
+        choice = await conn.fetchrow(
+            """SELECT p.stage, (SELECT count(*) FROM preferences f
+                                WHERE f.proposal_id = p.id) AS preferences
+               FROM cause_proposals cp JOIN proposals p ON p.id = cp.proposal_id
+               WHERE cp.cause_id = $1 AND cp.purpose = 'choice'""", bike["id"])  # fmt: skip
+        actors = await conn.fetchval(
+            "SELECT count(*) FROM actors WHERE cause_id = $1", bike["id"])  # fmt: skip
+        moved = await conn.fetchval(
+            """SELECT count(*) FROM actor_assessments a JOIN actors x ON x.id = a.actor_id
+               WHERE x.cause_id = $1""", bike["id"])  # fmt: skip
+        measured = await conn.fetchval(
+            "SELECT count(*) FROM measurements WHERE cause_id = $1", shade["id"])  # fmt: skip
+    assert [g.step for g in rules_stepper(lane.facts) if g.current] == ["plan"]
+    assert lane.facts.taken_on and not lane.facts.scenario_chosen
+    assert len(lane.adopted("objectives")) == 1 and len(lane.facts.objectives) == 2
+    assert [(r["letter"], r["latest"]) for r in versions] == [("A", 1), ("B", 2)]
+    assert choice["stage"] == "nominate" and choice["preferences"] == 2
+    assert actors == 6 and moved == 7  # the deputy mayor moved once
+    assert colbert.facts.evaluation_adopted
+    assert [g.step for g in rules_stepper(colbert.facts) if g.current] == ["celebrate"]
+    assert measured == 10

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from babel.dates import format_date
 
-from consentir import db
+from consentir import db, demo_causes
 from consentir.accounts import store as accounts
 from consentir.consent import rules
 from consentir.consent import store as proposals
@@ -288,6 +288,7 @@ async def _create(conn: db.Connection) -> None:
                     Signature(person.name, person.town, signed_on),
                 )  # fmt: skip
     await _proposals(conn, created, {key: user.id for key, user in users.items()})
+    await demo_causes.load(conn, created, {key: user.id for key, user in users.items()})
 
 
 async def _proposals(
