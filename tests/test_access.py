@@ -7,8 +7,10 @@ Refused requests must also leave no trace: the journal does not grow.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,10 +18,18 @@ from litestar import Litestar
 
 from consentir import db
 from consentir.app import create_app
+from consentir.causes import acting, objectives, observing
+from consentir.causes import store as causes
+from consentir.causes.objectives import CriterionText, ObjectiveText
+from consentir.causes.observing import ActorText, AssessmentText
+from consentir.causes.store import CauseText
 from consentir.config import Settings
 from consentir.mandates import store as mandates
 from consentir.mandates.rules import Term
+from consentir.spaces import store as spaces
+from consentir.spaces.store import Space
 from consentir.web import i18n
+from tests import causes_setup
 from tests.helpers import TEST_SECRET
 from tests.scenario import ROLES, Scenario, adopt_proposal
 from tests.web import Client, act_as, csrf_token
@@ -106,6 +116,20 @@ FACILITATORS = roles(
     instance_admin=FORBIDDEN,
 )  # fmt: skip
 
+# Causes (issue 12): the actors are the members' business; a member who may take part writes.
+MEMBERS_ONLY = roles(anonymous=SIGNIN, outsider=MISSING, instance_admin=MISSING)
+MEMBERS_TAKING_PART = roles(
+    anonymous=SIGNIN, outsider=MISSING, unsigned=FORBIDDEN, instance_admin=MISSING
+)
+CAUSES_API = "/api/v1/spaces/{slug:str}/causes"
+CAUSES = "/api/v1/spaces/alpha/causes"
+MEETS = {"meets_values": "Justice", "meets_mobilised": "Douze parents",
+         "meets_impact": "Deux écoles"}  # fmt: skip
+OBJECTIVE = {"horizon": "long", "title": "Des rues apaisées", "victory": "Moins de voitures."}
+CRITERION = {"name": "Enfants à vélo", "unit": "enfants", "baseline": "4",
+             "baseline_on": "2026-09-01", "target": "40", "target_on": "2027-06-01"}  # fmt: skip
+INTERPRETATION = {"conclusions": "Le trajet est plus sûr.", "changes": "Rien."}
+
 
 @dataclass
 class Rule:
@@ -116,6 +140,10 @@ class Rule:
     data: dict[str, Any] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     streamed: bool = False  # an endless response: checked elsewhere (see its rule)
+    # Each allowed role may write in turn on one database: what one writes does not change
+    # the next one's answer (a second observation, a new assessment), so they are all
+    # checked in test_access, without a database of their own each.
+    again: bool = False
 
 
 RULES = [
@@ -345,6 +373,196 @@ RULES = [
     Rule("POST", "/api/v1/spaces/{slug:str}/mandates/{mandate_id:int}/revocations",
          PARTICIPANTS, url="/api/v1/spaces/alpha/mandates/{mandate_id}/revocations",
          json={"driver": "La caisse n'est plus tenue."}),
+    # Causes (issue 12). Each address names the cause it needs, built once per database by
+    # _prepare through tests/causes_setup.py: {proposed} a cause proposed by `member` (who
+    # carries it), not taken on; {taken} a cause taken on, with two actors ({actor_id},
+    # {other_actor_id}) and a draft objective ({objective_id}) with a complete criterion
+    # ({criterion_id}); {planned} its objectives adopted, the plan open, with two scenarios
+    # ({scenario_id} the first); {chosen} a scenario chosen by decision: its action list
+    # ({item_id}, `member`'s) and its adopted criterion ({measured}); {evaluated} its
+    # evaluation adopted. Whoever sees the space reads a cause; those who may take part write;
+    # the actors are the members' business (404 for anyone else, the instance's
+    # administrators included); opening the scenario choice is the facilitators'. (These rows
+    # come after the decisions': in one database, the scenario's decision is adopted first.)
+    Rule("GET", "/s/{slug:str}/causes", VIEW_SPACE, url="/s/alpha/causes"),
+    Rule("GET", "/s/{slug:str}/causes/new", PARTICIPANTS, url="/s/alpha/causes/new"),
+    Rule("POST", "/s/{slug:str}/causes/new", PARTICIPANTS, url="/s/alpha/causes/new",
+         data={"title": "Bancs", "territory": "Lyon", "theme": "mobility"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}", VIEW_SPACE,
+         url="/s/alpha/causes/{chosen}"),
+    # Editing a cause: those who carry it (`member`) and the facilitators.
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/edit", PARTICIPANTS,
+         url="/s/alpha/causes/{proposed}/edit"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/edit", PARTICIPANTS,
+         url="/s/alpha/causes/{proposed}/edit",
+         data={"title": "Bancs", "territory": "Lyon", "theme": "other",
+               "theme_other": "Écologie"}, again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/follow", PARTICIPANTS,
+         url="/s/alpha/causes/{proposed}/follow", data={"on": "1"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/take-on", PARTICIPANTS,
+         url="/s/alpha/causes/{proposed}/take-on"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/take-on", PARTICIPANTS,
+         url="/s/alpha/causes/{proposed}/take-on", data=MEETS),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/observation", VIEW_SPACE,
+         url="/s/alpha/causes/{taken}/observation"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/observations", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/observations",
+         data={"kind": "fact", "title": "Vu", "source": "Terrain", "observed_on": "2026-11-01"},
+         again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/actors", MEMBERS_TAKING_PART,
+         url="/s/alpha/causes/{taken}/actors",
+         data={"actor_kind": "organisation", "name": "Préfecture", "stance": "0",
+               "influence": "1", "role": "target"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/actors/{actor_id:int}", MEMBERS_ONLY,
+         url="/s/alpha/causes/{taken}/actors/{actor_id}"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/actors/{actor_id:int}/assessments",
+         MEMBERS_TAKING_PART, url="/s/alpha/causes/{taken}/actors/{actor_id}/assessments",
+         data={"stance": "1", "influence": "2", "role": "ally"}, again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/actors/{actor_id:int}/links",
+         MEMBERS_TAKING_PART, url="/s/alpha/causes/{taken}/actors/{actor_id}/links",
+         data={"other": "{other_actor_id}", "label": "finance"}),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/objectives", VIEW_SPACE,
+         url="/s/alpha/causes/{taken}/objectives"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/objectives", data=OBJECTIVE, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/edit",
+         PARTICIPANTS, url="/s/alpha/causes/{taken}/objectives/{objective_id}/edit"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/edit",
+         PARTICIPANTS, url="/s/alpha/causes/{taken}/objectives/{objective_id}/edit",
+         data=OBJECTIVE, again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/delete",
+         PARTICIPANTS, url="/s/alpha/causes/{taken}/objectives/{objective_id}/delete"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/propose", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/objectives/propose"),
+    Rule("GET",
+         "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/criteria/new",
+         PARTICIPANTS, url="/s/alpha/causes/{taken}/objectives/{objective_id}/criteria/new"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/criteria",
+         PARTICIPANTS, url="/s/alpha/causes/{taken}/objectives/{objective_id}/criteria",
+         data={"kind": "yesno", "name": "La mairie nous reçoit"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/criteria/"
+                "{criterion_id:int}/edit", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/objectives/{objective_id}/criteria/{criterion_id}/edit"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/criteria/"
+                 "{criterion_id:int}/edit", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/objectives/{objective_id}/criteria/{criterion_id}/edit",
+         data=CRITERION, again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/objectives/{objective_id:int}/criteria/"
+                 "{criterion_id:int}/delete", PARTICIPANTS,
+         url="/s/alpha/causes/{taken}/objectives/{objective_id}/criteria/{criterion_id}/delete"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/scenarios", VIEW_SPACE,
+         url="/s/alpha/causes/{planned}/scenarios"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/scenarios/compare", VIEW_SPACE,
+         url="/s/alpha/causes/{planned}/scenarios/compare"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/scenarios/new", PARTICIPANTS,
+         url="/s/alpha/causes/{planned}/scenarios/new"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/scenarios", PARTICIPANTS,
+         url="/s/alpha/causes/{planned}/scenarios",
+         data={"title": "Pédibus", "summary": "À pied.", "blocks": "1",
+               "action-0-what": "Tracer le trajet"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/scenarios/{scenario_id:int}", VIEW_SPACE,
+         url="/s/alpha/causes/{planned}/scenarios/{scenario_id}"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/scenarios/{scenario_id:int}/versions/new",
+         PARTICIPANTS, url="/s/alpha/causes/{planned}/scenarios/{scenario_id}/versions/new"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/scenarios/{scenario_id:int}/versions",
+         PARTICIPANTS, url="/s/alpha/causes/{planned}/scenarios/{scenario_id}/versions",
+         data={"summary": "Plus court.", "note": "Raccourci.", "blocks": "0"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/choice/new", FACILITATORS,
+         url="/s/alpha/causes/{planned}/choice/new"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/choice/new", FACILITATORS,
+         url="/s/alpha/causes/{planned}/choice/new"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/actions", VIEW_SPACE,
+         url="/s/alpha/causes/{chosen}/actions"),
+    # An action: its owner (`member`) and the facilitators.
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/actions/{item_id:int}", PARTICIPANTS,
+         url="/s/alpha/causes/{chosen}/actions/{item_id}",
+         data={"status": "done", "evidence": "Photo."}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/evaluation", VIEW_SPACE,
+         url="/s/alpha/causes/{chosen}/evaluation?measure={measured}"),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/evaluation.csv", VIEW_SPACE,
+         url="/s/alpha/causes/{chosen}/evaluation.csv"),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/evaluation/{criterion_id:int}/measure",
+         PARTICIPANTS, url="/s/alpha/causes/{chosen}/evaluation/{measured}/measure",
+         data={"measured_on": "2026-11-01", "value": "12", "source": "Comptage"}, again=True),
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/evaluation/interpretation",
+         PARTICIPANTS, url="/s/alpha/causes/{chosen}/evaluation/interpretation",
+         data=INTERPRETATION),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/celebration", VIEW_SPACE,
+         url="/s/alpha/causes/{evaluated}/celebration"),
+    # Preparing the celebration: those who carry the cause (`member`) and the facilitators.
+    Rule("POST", "/s/{slug:str}/causes/{cause_id:int}/celebration", PARTICIPANTS,
+         url="/s/alpha/causes/{evaluated}/celebration",
+         data={"held_on": "2027-09-12", "place": "Place du marché"}, again=True),
+    Rule("GET", "/s/{slug:str}/causes/{cause_id:int}/bilan", VIEW_SPACE,
+         url="/s/alpha/causes/{evaluated}/bilan"),
+    # The same through the API.
+    Rule("GET", CAUSES_API, API_VIEW_SPACE, url="/api/v1/spaces/alpha/causes"),
+    Rule("POST", CAUSES_API, PARTICIPANTS, url="/api/v1/spaces/alpha/causes",
+         json={"title": "Bancs", "territory": "Lyon", "theme": "mobility"}, again=True),
+    Rule("GET", CAUSES_API + "/{cause_id:int}", API_VIEW_SPACE, url=CAUSES + "/{chosen}"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/take-on", PARTICIPANTS,
+         url=CAUSES + "/{proposed}/take-on", json=MEETS),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/follow", PARTICIPANTS,
+         url=CAUSES + "/{proposed}/follow", json={"carries": True}, again=True),
+    Rule("DELETE", CAUSES_API + "/{cause_id:int}/follow", PARTICIPANTS,
+         url=CAUSES + "/{proposed}/follow", again=True),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/observations", API_VIEW_SPACE,
+         url=CAUSES + "/{taken}/observations"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/observations", PARTICIPANTS,
+         url=CAUSES + "/{taken}/observations",
+         json={"kind": "fact", "title": "Vu", "source": "Terrain", "observed_on": "2026-11-01"},
+         again=True),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/actors", MEMBERS_ONLY,
+         url=CAUSES + "/{taken}/actors"),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/actors/{actor_id:int}", MEMBERS_ONLY,
+         url=CAUSES + "/{taken}/actors/{actor_id}"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/actors", MEMBERS_TAKING_PART,
+         url=CAUSES + "/{taken}/actors",
+         json={"kind": "organisation", "name": "Préfecture",
+               "assessment": {"stance": 0, "influence": 1, "role": "target"}}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/actors/{actor_id:int}/assessments",
+         MEMBERS_TAKING_PART, url=CAUSES + "/{taken}/actors/{actor_id}/assessments",
+         json={"stance": 1, "influence": 2, "role": "ally"}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/actors/{actor_id:int}/links",
+         MEMBERS_TAKING_PART, url=CAUSES + "/{taken}/actors/{actor_id}/links",
+         json={"other": "{other_actor_id}", "label": "finance"}),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/objectives", API_VIEW_SPACE,
+         url=CAUSES + "/{taken}/objectives"),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/objectives/{objective_id:int}", API_VIEW_SPACE,
+         url=CAUSES + "/{taken}/objectives/{objective_id}"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/objectives", PARTICIPANTS,
+         url=CAUSES + "/{taken}/objectives", json=OBJECTIVE, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/objectives/{objective_id:int}/criteria",
+         PARTICIPANTS, url=CAUSES + "/{taken}/objectives/{objective_id}/criteria",
+         json={"kind": "yesno", "name": "La mairie nous reçoit"}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/objectives/propose", PARTICIPANTS,
+         url=CAUSES + "/{taken}/objectives/propose"),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/criteria/{criterion_id:int}/measurements",
+         API_VIEW_SPACE, url=CAUSES + "/{chosen}/criteria/{measured}/measurements"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/criteria/{criterion_id:int}/measurements",
+         PARTICIPANTS, url=CAUSES + "/{chosen}/criteria/{measured}/measurements",
+         json={"measured_on": "2026-11-01", "value": 12, "source": "Comptage"}, again=True),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/scenarios", API_VIEW_SPACE,
+         url=CAUSES + "/{planned}/scenarios"),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/scenarios/compare", API_VIEW_SPACE,
+         url=CAUSES + "/{planned}/scenarios/compare"),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/scenarios/{scenario_id:int}", API_VIEW_SPACE,
+         url=CAUSES + "/{planned}/scenarios/{scenario_id}"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/scenarios", PARTICIPANTS,
+         url=CAUSES + "/{planned}/scenarios",
+         json={"title": "Pédibus", "summary": "À pied.",
+               "actions": [{"what": "Tracer le trajet"}]}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/scenarios/{scenario_id:int}/versions",
+         PARTICIPANTS, url=CAUSES + "/{planned}/scenarios/{scenario_id}/versions",
+         json={"summary": "Plus court.", "note": "Raccourci."}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/choices", FACILITATORS,
+         url=CAUSES + "/{planned}/choices", json={}),
+    Rule("GET", CAUSES_API + "/{cause_id:int}/actions", API_VIEW_SPACE,
+         url=CAUSES + "/{chosen}/actions"),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/actions/{item_id:int}", PARTICIPANTS,
+         url=CAUSES + "/{chosen}/actions/{item_id}", json={"status": "doing"}, again=True),
+    Rule("POST", CAUSES_API + "/{cause_id:int}/evaluation/interpretation", PARTICIPANTS,
+         url=CAUSES + "/{chosen}/evaluation/interpretation", json=INTERPRETATION),
     # An endless stream: its access is checked on a real server by
     # tests/test_live.py::test_only_those_who_may_see_the_space_open_its_stream.
     Rule("GET", "/live/s/{slug:str}", VIEW_SPACE, url="/live/s/alpha", streamed=True),
@@ -377,12 +595,13 @@ def test_every_route_has_a_rule(tmp_path: Any) -> None:
     assert not gone, f"rules for routes that no longer exist: {gone}"
 
 
-def _url(rule: Rule, world: Scenario) -> str:
-    return _fill(rule.url or rule.path, world)
+def _url(rule: Rule, world: Scenario, made: dict[str, int]) -> str:
+    return _fill(rule.url or rule.path, world, made)
 
 
-def _fill(text: str, world: Scenario) -> str:
-    """An address or a form value with the scenario's ids and tokens put in."""
+def _fill(text: str, world: Scenario, made: dict[str, int]) -> str:
+    """An address or a form value with the scenario's ids and tokens put in, and the ids of
+    what _prepare made in this database (`made`)."""
     return text.format(
         reset_token=world.reset_token,
         confirm_token=world.confirm_token,
@@ -398,7 +617,17 @@ def _fill(text: str, world: Scenario) -> str:
         notification_id=world.notification_id,
         decision_number=f"AL-{datetime.now(UTC).year}-001",
         **_mandate,
+        **made,
     )
+
+
+def _json_value(value: Any, world: Scenario, made: dict[str, int]) -> Any:
+    """A JSON value with the ids put in: a value that is only a placeholder of an id
+    ("{other_actor_id}") becomes the number."""
+    if not isinstance(value, str):
+        return value
+    filled = _fill(value, world, made)
+    return int(filled) if value.startswith("{") and filled.isdigit() else filled
 
 
 def _outcome(response: Any, api: bool) -> str:
@@ -419,23 +648,31 @@ _mandated: set[str] = set()  # databases where `member` was given a seat of a ro
 _mandate: dict[str, Any] = {}
 
 
-async def _prepare(client: Client, rule: Rule, world: Scenario) -> None:
+async def _prepare(client: Client, rule: Rule, world: Scenario) -> dict[str, int]:
     """Rules about a decision need one: the scenario's proposal is adopted, once per database.
     Rules about a role or a mandate: a role of alpha whose seat `member` holds, granted by
-    that decision."""
+    that decision. Rules about a cause: the cause they name (see CAUSE_STAGES), made once per
+    database; the ids made there, for _fill."""
     mandated = "{role_id}" in rule.url or "{mandate_id}" in rule.url
-    if "{decision_number}" in rule.url or mandated:
-        database = client.app.state.settings.database_url
+    asked = f"{rule.url} {rule.data} {rule.json}"
+    database = client.app.state.settings.database_url
+    made = _made.setdefault(database, {})
+    stages = [s for s in CAUSE_STAGES if "{" + s + "}" in asked and s not in made]
+    if "{decision_number}" in rule.url or mandated or stages:
         pool = await db.create_pool(database, min_size=1, max_size=1)
         try:
-            if database not in _adopted:
-                await adopt_proposal(pool, world)
-                _adopted.add(database)
-            if mandated and database not in _mandated:
-                await _give_a_seat(pool, world)
-                _mandated.add(database)
+            if "{decision_number}" in rule.url or mandated:
+                if database not in _adopted:
+                    await adopt_proposal(pool, world)
+                    _adopted.add(database)
+                if mandated and database not in _mandated:
+                    await _give_a_seat(pool, world)
+                    _mandated.add(database)
+            for stage in stages:
+                made.update(await CAUSE_STAGES[stage](pool, world))
         finally:
             await pool.close()
+    return made
 
 
 async def _give_a_seat(pool: Any, world: Scenario) -> None:
@@ -462,21 +699,102 @@ async def _give_a_seat(pool: Any, world: Scenario) -> None:
     _mandate.update(made)
 
 
-async def _request(client: Client, rule: Rule, world: Scenario, role: str, token: str) -> Any:
-    await _prepare(client, rule, world)
-    url = _url(rule, world)
+# What the causes' rules need, by the placeholder naming their cause: each made once per
+# database (a copy of the scenario), through the stores (tests/causes_setup.py).
+_made: dict[str, dict[str, int]] = {}  # database → placeholder → id
+
+
+async def _alpha(pool: Any) -> Space:
+    async with pool.acquire() as conn:
+        view = await spaces.space_view(conn, "alpha", None, instance_admin=False)
+    assert view is not None
+    return view.space
+
+
+async def _proposed(pool: Any, world: Scenario) -> dict[str, int]:
+    return {"proposed": await causes_setup.new_cause(pool, await _alpha(pool), world)}
+
+
+async def _taken(pool: Any, world: Scenario) -> dict[str, int]:
+    """A cause taken on, two actors, and a draft objective with a complete criterion."""
+    alpha = await _alpha(pool)
+    cause_id = await causes_setup.taken_on_cause(pool, alpha, world, "Rue apaisée")
+    member = world.user_ids["member"]
+    first = AssessmentText(stance=0, influence=1, role="public")
+    async with db.transaction(pool) as conn:
+        actors = [
+            await observing.add_actor(conn, alpha.id, cause_id, member,
+                                      ActorText(kind=kind, name=name), first)
+            for kind, name in (("institution", "Mairie"), ("collective", "Parents d'élèves"))
+        ]  # fmt: skip
+        objective_id = await objectives.add_objective(
+            conn, alpha.id, cause_id, member,
+            ObjectiveText("short", "Des trajets sûrs", "Les enfants vont à l'école à vélo."),
+        )  # fmt: skip
+        criterion_id = await objectives.add_criterion(
+            conn, alpha.id, cause_id, objective_id, member,
+            CriterionText(name="Enfants à vélo", kind="number", unit="enfants",
+                          baseline=Decimal(4), baseline_on=date(2026, 9, 1),
+                          target=Decimal(40), target_on=date(2027, 6, 1)),
+        )  # fmt: skip
+    return {"taken": cause_id, "actor_id": actors[0], "other_actor_id": actors[1],
+            "objective_id": objective_id, "criterion_id": criterion_id}  # fmt: skip
+
+
+async def _planned(pool: Any, world: Scenario) -> dict[str, int]:
+    """A cause whose plan is open, with two scenarios (to compare)."""
+    alpha = await _alpha(pool)
+    cause_id, criterion_id = await causes_setup.planned_cause(pool, alpha, world)
+    first = await causes_setup.draft_scenario(pool, alpha, world, cause_id, criterion_id, "Piste")
+    await causes_setup.draft_scenario(pool, alpha, world, cause_id, criterion_id, "Zone 30")
+    return {"planned": cause_id, "scenario_id": first}
+
+
+async def _chosen(pool: Any, world: Scenario) -> dict[str, int]:
+    """A cause whose scenario was chosen: its action list (the first action, `member`'s) and
+    the criterion it measures."""
+    alpha = await _alpha(pool)
+    cause_id, criterion_id = await causes_setup.chosen_cause(pool, alpha, world)
+    async with pool.acquire() as conn:
+        item = (await acting.items(conn, cause_id, date.today()))[0]
+    assert item.owner_user == world.user_ids["member"]
+    return {"chosen": cause_id, "item_id": item.id, "measured": criterion_id}
+
+
+async def _evaluated(pool: Any, world: Scenario) -> dict[str, int]:
+    return {"evaluated": await causes_setup.evaluated_cause(pool, await _alpha(pool), world)}
+
+
+CAUSE_STAGES: dict[str, Callable[[Any, Scenario], Awaitable[dict[str, int]]]] = {
+    "proposed": _proposed,
+    "taken": _taken,
+    "planned": _planned,
+    "chosen": _chosen,
+    "evaluated": _evaluated,
+}
+
+
+async def _request(
+    client: Client, rule: Rule, world: Scenario, role: str, token: str,
+    made: dict[str, int] | None = None,
+) -> Any:  # fmt: skip
+    """The rule's request as `role`; `made`: the ids to put in, instead of _prepare's."""
+    if made is None:
+        made = await _prepare(client, rule, world)
+    url = _url(rule, world, made)
     if url.startswith("/api/"):
         headers = {}
         if role != "anonymous":
             headers["authorization"] = f"Bearer {world.api_tokens[role]}"
         client.cookies.delete("session")
-        body = rule.json and {k: _fill(v, world) if isinstance(v, str) else v
-                              for k, v in rule.json.items()}  # fmt: skip
+        body = rule.json
+        if body is not None:
+            body = {k: _json_value(v, world, made) for k, v in body.items()}
         return await client.request(rule.method, url, json=body, headers=headers)
     act_as(client, world, role)
     if rule.method == "GET":
         return await client.get(url, follow_redirects=False)
-    data = {k: _fill(v, world) if isinstance(v, str) else v for k, v in rule.data.items()}
+    data = {k: _fill(v, world, made) if isinstance(v, str) else v for k, v in rule.data.items()}
     return await client.post(url, data={**data, "_csrf_token": token}, follow_redirects=False)
 
 
@@ -488,7 +806,11 @@ async def _journal_size(url: str) -> int:
         await conn.close()
 
 
-@pytest.mark.parametrize("rule", [rule for rule in RULES if not rule.streamed], ids=_key)
+# Reading (GET) is checked by test_reading_for_every_role: one database per role, not per rule.
+WRITES = [rule for rule in RULES if rule.method != "GET" and not rule.streamed]
+
+
+@pytest.mark.parametrize("rule", WRITES, ids=_key)
 async def test_access(
     rule: Rule,
     scenario_client: Client,
@@ -504,22 +826,21 @@ async def test_access(
         response = await _request(scenario_client, rule, world, role, token)
         got = _outcome(response, rule.path.startswith("/api/"))
         assert got == rule.outcomes[role], f"{role}: expected {rule.outcomes[role]}, got {got}"
-    if rule.method == "POST" and rule.path not in ("/signin", "/lang", "/signout"):
+    if rule.path not in ("/signin", "/lang", "/signout"):
         assert await _journal_size(scenario_database[0]) == before, "a refused request wrote"
     allowed = [r for r in ROLES if rule.outcomes[r] == OK]
-    if not allowed:
-        return
     # A state change by one role may change the next one's answer: the first allowed role
-    # acts here; the others are checked in test_access_allowed on databases of their own.
-    role = allowed[0]
-    response = await _request(scenario_client, rule, world, role, token)
-    assert _outcome(response, False) == OK, f"{role}: got {response.status_code}"
+    # acts here; the others are checked in test_access_allowed on databases of their own,
+    # unless the rule says they may act in turn (`again`).
+    for role in allowed if rule.again else allowed[:1]:
+        response = await _request(scenario_client, rule, world, role, token)
+        assert _outcome(response, False) == OK, f"{role}: got {response.status_code}"
 
 
 ALLOWED_WRITES = [
     (rule, role)
     for rule in RULES
-    if rule.method == "POST"
+    if rule.method == "POST" and not rule.again
     for role in [r for r in ROLES if rule.outcomes[r] == OK][1:]
 ]
 
@@ -536,11 +857,49 @@ async def test_access_allowed(
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_reading_pages_allowed_for_every_allowed_role(
-    role: str, scenario_client: Client, world: Scenario
-) -> None:
-    """GET routes have no side effect, so every allowed role is checked on one database."""
+async def test_reading_for_every_role(role: str, scenario_client: Client, world: Scenario) -> None:
+    """GET routes have no side effect, so each role asks every one of them on one database:
+    each answers as its rule says, refused or allowed."""
     for rule in RULES:
-        if rule.method == "GET" and rule.outcomes[role] == OK and not rule.streamed:
+        if rule.method == "GET" and not rule.streamed:
             response = await _request(scenario_client, rule, world, role, "")
-            assert _outcome(response, False) == OK, f"{_key(rule)}: {response.status_code}"
+            got = _outcome(response, rule.path.startswith("/api/"))
+            expected = rule.outcomes[role]
+            assert got == expected, f"{_key(rule)}: expected {expected}, got {got}"
+
+
+# The placeholders naming a cause, and those naming something of a cause, in an address.
+CAUSE_PLACES = tuple("{" + stage + "}" for stage in CAUSE_STAGES)
+OF_A_CAUSE = ("{actor_id}", "{objective_id}", "{criterion_id}", "{scenario_id}", "{item_id}",
+              "{measured}")  # fmt: skip
+
+
+async def test_what_another_space_or_cause_holds_is_missing_on_every_cause_route(
+    scenario_client: Client, scenario_database: tuple[str, Scenario], world: Scenario
+) -> None:
+    """Asked by alpha's administrator (who may do everything there): a cause of another
+    space through alpha's addresses, and an actor, objective, criterion, scenario or action
+    of another cause through one of alpha's causes whose every step is open, are missing
+    (404) on every route of the causes, and nothing is written."""
+    token = await csrf_token(scenario_client)
+    ruled = [rule for rule in RULES if any(place in rule.url for place in CAUSE_PLACES)]
+    for rule in ruled:
+        await _prepare(scenario_client, rule, world)
+    made = _made[scenario_database[0]]
+    pool = await db.create_pool(scenario_database[0], min_size=1, max_size=1)
+    try:
+        async with db.transaction(pool) as conn:
+            beta = await conn.fetchval("SELECT id FROM spaces WHERE slug = 'beta'")
+            elsewhere = await causes.create(conn, beta, world.user_ids["beta_owner"],
+                                            CauseText("Ailleurs", "Paris", "mobility"))  # fmt: skip
+    finally:
+        await pool.close()
+    before = await _journal_size(scenario_database[0])
+    for rule in ruled:
+        asked = [{**made, **dict.fromkeys(CAUSE_STAGES, elsewhere)}]
+        if any(place in rule.url.partition("?")[0] for place in OF_A_CAUSE):
+            asked.append({**made, **dict.fromkeys(CAUSE_STAGES, made["evaluated"])})
+        for ids in asked:
+            response = await _request(scenario_client, rule, world, "admin", token, ids)
+            assert _outcome(response, False) == MISSING, f"{_key(rule)}: {response.status_code}"
+    assert await _journal_size(scenario_database[0]) == before, "a refused request wrote"
