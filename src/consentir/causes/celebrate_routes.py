@@ -25,7 +25,7 @@ import msgspec
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from consentir import db
 from consentir.accounts.store import User
@@ -235,12 +235,14 @@ async def plan_celebration(
         raise DomainError("celebration_refused", celebrating.NOT_CARRIER, status=403)
     try:
         form = parse_form(CelebrationForm, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(location)
+
+        async def write(conn: db.Connection) -> str:
             await celebrating.plan(conn, here.space.id, cause_id, actor, form.text())
-            await idempotency.record_form(conn, me.id, data, location)
+            return location
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, form, write, replayed_to=location
+        )
     except FormInvalid as invalid:
         return await _celebration_page(pool, here, me, cause_id, 422, values=values, form=invalid)
     except DomainError as refused:
@@ -253,7 +255,6 @@ async def plan_celebration(
             )
         return await _celebration_page(pool, here, me, cause_id, refused.status, values=values,
                                        refused=domain_message(refused))  # fmt: skip
-    return Redirect(location, status_code=303)
 
 
 # --- the bilan ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from consentir import db
 from consentir.accounts.store import User
@@ -104,23 +104,29 @@ async def open_choice(
         cause = await causes.cause(conn, here.space.id, cause_id, me.id)
     try:
         form = parse_form(ChoiceForm, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(f"/s/{here.space.slug}/causes/{cause_id}")
+
+        async def write(conn: db.Connection) -> str:
             locked = await causes.lock(conn, here.space.id, cause_id)
             proposal_id = await choosing.open_choice(
                 conn, here.space, actor_of(here, me), locked, _content(locked, form)
             )
-            location = f"/s/{here.space.slug}/proposals/{proposal_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"/s/{here.space.slug}/proposals/{proposal_id}"
+
+        return await idempotency.form_posted(
+            pool,
+            me.id,
+            data,
+            page,
+            form,
+            write,
+            replayed_to=f"/s/{here.space.slug}/causes/{cause_id}",
+        )
     except FormInvalid as invalid:
         return _form(here, cause, values, invalid, 422)
     except DomainError as refused:
         if refused.status == 404:
             raise
         return _form(here, cause, values, None, refused.status, domain_message(refused))
-    return Redirect(location, status_code=303)
 
 
 # --- the JSON API ---------------------------------------------------------------------------

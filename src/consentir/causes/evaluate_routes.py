@@ -359,12 +359,14 @@ async def measure(
             value=measuring.read_value(series.criterion, form.value), source=form.source,
             confidence=form.confidence, corrects=form.corrects,
         )  # fmt: skip
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(location)
+
+        async def write(conn: db.Connection) -> str:
             await measuring.add(conn, here.space.id, cause_id, actor_of(here, me), new, today())
-            await idempotency.record_form(conn, me.id, data, location)
+            return location
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, form, write, replayed_to=location
+        )
     except (FormInvalid, DomainError) as problem:
         if isinstance(problem, DomainError) and problem.status in (403, 404):
             raise
@@ -379,7 +381,6 @@ async def measure(
             opened = Measuring(criterion_id, corrected, values, refused=domain_message(problem))
             status = problem.status
         return _evaluation_page(here, cause, all_series, status, measuring_form=opened)
-    return Redirect(location, status_code=303)
 
 
 def _int(value: Any) -> int | None:
@@ -439,15 +440,16 @@ async def propose_interpretation_form(
     page = f"{_base(here, cause_id)}/evaluation/interpretation"
     try:
         form = parse_form(InterpretationForm, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(f"{_base(here, cause_id)}/evaluation")
+
+        async def write(conn: db.Connection) -> str:
             proposal_id = await propose_interpretation(
                 conn, here.space, actor_of(here, me), cause_id, form
             )
-            location = f"/s/{here.space.slug}/proposals/{proposal_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"/s/{here.space.slug}/proposals/{proposal_id}"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, form, write, replayed_to=f"{_base(here, cause_id)}/evaluation"
+        )
     except (FormInvalid, DomainError) as problem:
         if isinstance(problem, DomainError) and problem.status in (403, 404):
             raise
@@ -457,7 +459,6 @@ async def propose_interpretation_form(
             return _evaluation_page(here, cause, all_series, 422, form=problem, values=values)
         return _evaluation_page(here, cause, all_series, problem.status, values=values,
                                 refused=domain_message(problem))  # fmt: skip
-    return Redirect(location, status_code=303)
 
 
 routes = [

@@ -278,21 +278,19 @@ async def add_objective(
     page = f"/s/{here.space.slug}/causes/{cause_id}/objectives"
     try:
         form = parse_form(ObjectiveForm, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(page)
+
+        async def write(conn: db.Connection) -> str:
             text = ObjectiveText(form.horizon, form.title, form.victory)
             objective_id = await objectives.add_objective(conn, here.space.id, cause_id, me.id,
                                                           text)  # fmt: skip
-            location = f"{page}#objective-{objective_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{page}#objective-{objective_id}"
+
+        return await idempotency.form_posted(pool, me.id, data, page, form, write, replayed_to=page)
     except FormInvalid as invalid:
         cause, items = await _read(pool, here, cause_id, me)
         return _page(here, cause, items, 422, form=invalid)
     except DomainError as refused:
         return await _refused_page(pool, here, me, cause_id, refused, values)
-    return Redirect(location, status_code=303)
 
 
 @post(BASE + "/{objective_id:int}/edit")
@@ -355,20 +353,20 @@ async def propose_objectives(
     require_participant(here, me)
     page = f"/s/{here.space.slug}/causes/{cause_id}/objectives/propose"
     try:
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, _Propose(cause_id))
-            if replay is not None:
-                return replay.redirect(f"/s/{here.space.slug}/proposals")
-            actor = actor_of(here, me)
-            proposal_id = await objectives.propose(conn, here.space, actor, cause_id)
-            location = f"/s/{here.space.slug}/proposals/{proposal_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+
+        async def write(conn: db.Connection) -> str:
+            proposal_id = await objectives.propose(conn, here.space, actor_of(here, me), cause_id)
+            return f"/s/{here.space.slug}/proposals/{proposal_id}"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, _Propose(cause_id), write,
+            replayed_to=f"/s/{here.space.slug}/proposals",
+        )  # fmt: skip
     except FormInvalid as invalid:  # a key sent before with another request
         cause, items = await _read(pool, here, cause_id, me)
         return _page(here, cause, items, 422, refused=next(iter(invalid.errors.values())))
     except DomainError as refused:
         return await _refused_page(pool, here, me, cause_id, refused, {})
-    return Redirect(location, status_code=303)
 
 
 class _Propose(msgspec.Struct):
@@ -454,19 +452,19 @@ async def add_criterion(
     page = f"/s/{here.space.slug}/causes/{cause_id}/objectives"
     try:
         text = parse_criterion(values)
-        async with db.transaction(pool) as conn:
-            target = f"{page}/{objective_id}/criteria"
-            replay = await idempotency.claim_form(conn, me.id, data, target, text)
-            if replay is not None:
-                return replay.redirect(page)
+
+        async def write(conn: db.Connection) -> str:
             criterion_id = await objectives.add_criterion(
                 conn, here.space.id, cause_id, objective_id, me.id, text
             )
-            location = f"{page}#criterion-{criterion_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{page}#criterion-{criterion_id}"
+
+        target = f"{page}/{objective_id}/criteria"
+        return await idempotency.form_posted(
+            pool, me.id, data, target, text, write, replayed_to=page
+        )
     except (FormInvalid, DomainError) as problem:
         return await _criterion_again(pool, here, me, cause_id, objective_id, values, problem)
-    return Redirect(location, status_code=303)
 
 
 async def _criterion_again(

@@ -24,7 +24,7 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from markupsafe import Markup
 
 from consentir import db
@@ -342,16 +342,22 @@ async def add_observation(
     base = _base(here, cause_id)
     try:
         form = _read(ObservationText, values, _observation_problems)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, f"{base}/observations", form)
-            if replay is not None:
-                return replay.redirect(f"{base}/observation")
+
+        async def write(conn: db.Connection) -> str:
             made = await observing.add_observation(conn, here.space.id, cause_id, me.id, form)
-            location = f"{base}/observation#observation-{made}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{base}/observation#observation-{made}"
+
+        return await idempotency.form_posted(
+            pool,
+            me.id,
+            data,
+            f"{base}/observations",
+            form,
+            write,
+            replayed_to=f"{base}/observation",
+        )
     except (FormInvalid, DomainError) as problem:
         return await _again(pool, here, me, cause_id, "observation", values, problem)
-    return Redirect(location, status_code=303)
 
 
 class _ActorForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -393,16 +399,22 @@ async def add_actor(
                         group_label=form.group_label)  # fmt: skip
         first = AssessmentText(stance=form.stance, influence=form.influence, role=form.role,
                                interest=form.interest)  # fmt: skip
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, f"{base}/actors", form)
-            if replay is not None:
-                return replay.redirect(f"{base}/observation#actors")
+
+        async def write(conn: db.Connection) -> str:
             made = await observing.add_actor(conn, here.space.id, cause_id, me.id, who, first)
-            location = f"{base}/observation#actor-{made}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{base}/observation#actor-{made}"
+
+        return await idempotency.form_posted(
+            pool,
+            me.id,
+            data,
+            f"{base}/actors",
+            form,
+            write,
+            replayed_to=f"{base}/observation#actors",
+        )
     except (FormInvalid, DomainError) as problem:
         return await _again(pool, here, me, cause_id, "actor", values, problem)
-    return Redirect(location, status_code=303)
 
 
 # --- an actor's page -------------------------------------------------------------------------
@@ -499,16 +511,16 @@ async def assess_actor(
     page = f"{_base(here, cause_id)}/actors/{actor_id}"
     try:
         form = parse_form(AssessmentText, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, f"{page}/assessments", form)
-            if replay is not None:
-                return replay.redirect(page)
+
+        async def write(conn: db.Connection) -> str:
             await observing.assess(conn, here.space.id, cause_id, actor_id, me.id, form)
-            location = f"{page}#history"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{page}#history"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, f"{page}/assessments", form, write, replayed_to=page
+        )
     except (FormInvalid, DomainError) as problem:
         return await _actor_again(pool, here, me, cause_id, actor_id, "assessment", values, problem)
-    return Redirect(location, status_code=303)
 
 
 @post("/s/{slug:str}/causes/{cause_id:int}/actors/{actor_id:int}/links")
@@ -527,16 +539,16 @@ async def link_actor(
     page = f"{_base(here, cause_id)}/actors/{actor_id}"
     try:
         form = parse_form(LinkText, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, f"{page}/links", form)
-            if replay is not None:
-                return replay.redirect(page)
+
+        async def write(conn: db.Connection) -> str:
             await observing.link(conn, here.space.id, cause_id, actor_id, me.id, form)
-            location = f"{page}#links"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"{page}#links"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, f"{page}/links", form, write, replayed_to=page
+        )
     except (FormInvalid, DomainError) as problem:
         return await _actor_again(pool, here, me, cause_id, actor_id, "link", values, problem)
-    return Redirect(location, status_code=303)
 
 
 routes = [observation, add_observation, add_actor, actor_page, assess_actor, link_actor]

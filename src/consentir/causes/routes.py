@@ -332,16 +332,16 @@ async def create_cause(
     try:
         form = parse_form(CauseForm, values)
         text = form.text(values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(f"/s/{here.space.slug}/causes")
+
+        async def write(conn: db.Connection) -> str:
             cause_id = await store.create(conn, here.space.id, me.id, text)
-            location = f"/s/{here.space.slug}/causes/{cause_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"/s/{here.space.slug}/causes/{cause_id}"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, form, write, replayed_to=f"/s/{here.space.slug}/causes"
+        )
     except FormInvalid as invalid:
         return _form_page(here, values, invalid, 422)
-    return Redirect(location, status_code=303)
 
 
 async def _editable(pool: asyncpg.Pool, here: SpaceView, me: User, cause_id: int) -> Cause:
@@ -381,15 +381,16 @@ async def edit_cause(
     try:
         form = parse_form(CauseForm, values)
         text = form.text(values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, f"{location}/edit", form)
-            if replay is not None:
-                return replay.redirect(location)
+
+        async def write(conn: db.Connection) -> str:
             await store.edit(conn, here.space.id, cause_id, me.id, text)
-            await idempotency.record_form(conn, me.id, data, location)
+            return location
+
+        return await idempotency.form_posted(
+            pool, me.id, data, f"{location}/edit", form, write, replayed_to=location
+        )
     except FormInvalid as invalid:
         return _form_page(here, values, invalid, 422, cause=cause)
-    return Redirect(location, status_code=303)
 
 
 # --- the overview -------------------------------------------------------------------------
@@ -515,10 +516,8 @@ async def take_on(
                       if not a}  # fmt: skip
         if unanswered:
             raise FormInvalid(unanswered, values)
-        async with db.transaction(pool) as conn:
-            replay = await idempotency.claim_form(conn, me.id, data, page, form)
-            if replay is not None:
-                return replay.redirect(f"/s/{here.space.slug}/proposals")
+
+        async def write(conn: db.Connection) -> str:
             locked = await store.lock(conn, here.space.id, cause_id)
             refusal = _refusal(locked)
             if refusal is not None:
@@ -531,8 +530,11 @@ async def take_on(
             proposal_id = await proposing.propose(
                 conn, here.space, actor_of(here, me), locked, "take_on", content, meets=meets
             )
-            location = f"/s/{here.space.slug}/proposals/{proposal_id}"
-            await idempotency.record_form(conn, me.id, data, location)
+            return f"/s/{here.space.slug}/proposals/{proposal_id}"
+
+        return await idempotency.form_posted(
+            pool, me.id, data, page, form, write, replayed_to=f"/s/{here.space.slug}/proposals"
+        )
     except FormInvalid as invalid:
         rule = Rule.CRITERIA_UNANSWERED.value if set(invalid.errors) & set(CRITERIA) else None
         return _take_on_page(here, cause, values, invalid, 422, rule=rule)
@@ -546,7 +548,6 @@ async def take_on(
             cause = await store.cause(conn, here.space.id, cause_id, me.id)
         return _take_on_page(here, cause, values, None, refused.status,
                              refused=domain_message(refused), rule=refused.code)  # fmt: skip
-    return Redirect(location, status_code=303)
 
 
 routes = [

@@ -23,7 +23,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from markupsafe import Markup
 
 from consentir import db, markdown
@@ -459,19 +459,18 @@ async def _write(
     base = _base(here, cause_id)
     page = f"{base}/{scenario_id}/versions" if scenario_id else base
     try:
-        async with db.transaction(pool) as tx:
-            replay = await idempotency.claim_form(tx, me.id, data, page, text)
-            if replay is not None:
-                return replay.redirect(base)
+        version_base = head.base if isinstance(head, VersionForm) else None
+
+        async def write(tx: db.Connection) -> str:
             if scenario_id is None:
                 written = await scenarios.create(tx, here.space.id, cause_id, me.id, text)
             else:
-                version_base = head.base if isinstance(head, VersionForm) else None
                 written = await scenarios.add_version(
                     tx, here.space.id, cause_id, scenario_id, me.id, text, base=version_base
                 )
-            location = f"{base}/{written.scenario_id}#v{written.number}"
-            await idempotency.record_form(tx, me.id, data, location)
+            return f"{base}/{written.scenario_id}#v{written.number}"
+
+        return await idempotency.form_posted(pool, me.id, data, page, text, write, replayed_to=base)
     except FormInvalid as invalid:
         return again(422, FormInvalid(invalid.errors, values))
     except ScenarioInvalid as invalid:
@@ -484,7 +483,6 @@ async def _write(
         if refused.code == "scenario_version_stale":  # the form again, from the latest
             values["base"] = str(refused.params["number"])
         return again(refused.status, refused=domain_message(refused))
-    return Redirect(location, status_code=303)
 
 
 @post("/s/{slug:str}/causes/{cause_id:int}/scenarios")

@@ -187,6 +187,29 @@ async def created(
     return Response(out, status_code=201, headers={"location": location})
 
 
+async def form_posted(
+    pool: asyncpg.Pool,
+    user_id: int,
+    data: Mapping[str, Any],
+    page: str,
+    form: msgspec.Struct,
+    write: Callable[[Connection], Awaitable[str]],
+    *,
+    replayed_to: str,
+) -> Redirect:
+    """A page's form, written once per key: in one transaction `write` does the work and
+    says where to go next (a 303 there); the same form sent again (a double click) writes
+    nothing and leads where the first one did (`replayed_to` if that is not known). What
+    `write` refuses (FormInvalid, DomainError) is the caller's to show with the form."""
+    async with db.transaction(pool) as conn:
+        replay = await claim_form(conn, user_id, data, page, form)
+        if replay is not None:
+            return replay.redirect(replayed_to)
+        location = await write(conn)
+        await record_form(conn, user_id, data, location)
+    return Redirect(location, status_code=303)
+
+
 _PURGE = """
 DELETE FROM idempotency_keys k
 USING (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1
