@@ -149,6 +149,7 @@ class Rule:
 RULES = [
     Rule("GET", "/", PUBLIC),
     Rule("GET", "/healthz", PUBLIC),
+    Rule("GET", "/favicon.ico", PUBLIC),
     Rule("GET", "/schema", PUBLIC),
     Rule("GET", "/schema/openapi.json", PUBLIC),
     Rule("GET", "/schema/{path:str}", roles(default=MISSING), url="/schema/nothing-here"),

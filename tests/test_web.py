@@ -243,3 +243,12 @@ async def test_static_files_are_served_and_cached(client: Client) -> None:
 
 async def test_database_is_migrated_for_the_app(conn: asyncpg.Connection) -> None:
     assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
+
+
+async def test_the_icon_is_found_where_browsers_look_for_it(client: Client) -> None:
+    """/favicon.ico leads to our icon (the projector, files, tools ask for it)."""
+    answer = await client.get("/favicon.ico", follow_redirects=False)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith("/static/favicon.svg")
+    icon = await client.get(answer.headers["location"])
+    assert icon.status_code == 200 and icon.text.lstrip().startswith("<svg")

@@ -17,6 +17,7 @@ from consentir.accounts.store import User
 from consentir.config import Settings
 from consentir.web.errors import RETRY_AFTER_UNAVAILABLE
 from consentir.web.i18n import LOCALE_COOKIE
+from consentir.web.templates import static_url
 
 
 @get("/", include_in_schema=False, name="home")
@@ -27,6 +28,12 @@ async def home(
     if viewer is not None:
         return Redirect("/spaces", status_code=303)
     return Template("home.html", context={"signup_open": settings.signup_open})
+
+
+@get("/favicon.ico", include_in_schema=False, name="favicon", cache=86400)
+async def favicon() -> Redirect:
+    """Browsers and tools ask for /favicon.ico whatever the page says: our icon."""
+    return Redirect(static_url("favicon.svg"), status_code=302)  # (the address changes with it)
 
 
 class Health(msgspec.Struct):
@@ -84,4 +91,4 @@ async def switch_language(
     return response
 
 
-routes = [home, healthz, switch_language]
+routes = [home, favicon, healthz, switch_language]
