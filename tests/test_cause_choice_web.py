@@ -90,6 +90,10 @@ async def test_a_choice_from_the_plan_to_the_revealed_preferences(
         assert sent.status_code == 303, sent.text
         mine = text((await client.get(choice)).text)
         assert f"Vous préférez le scénario {letter} : {reason}" in mine
+        if number == 1:  # the list names the stage as a choice does; nothing awaits her now
+            listed = text((await client.get("/s/alpha/proposals")).text)
+            row = listed[listed.index("Choix du plan d'action") :][:200]
+            assert "Préférences" in row and "attend votre réponse" not in row
         for other, (_letter, said) in PREFERENCES.items():
             if other != role:
                 assert said not in mine, (role, other)  # sealed: only one's own

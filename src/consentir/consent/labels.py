@@ -171,3 +171,7 @@ def words() -> dict[str, str]:
         # "Name: text" in English, "Name : text" in French.
         "name_sep": gettext("%(name)s: %(text)s") % {"name": "", "text": ""},
     }
+
+
+# Lists that hold both kinds (the proposals list) name a choice's stages its own way.
+CONTEXT["choice_stage_names"] = CHOICE_CONTEXT["stage_names"]

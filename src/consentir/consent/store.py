@@ -922,6 +922,7 @@ class Listed(msgspec.Struct, frozen=True):
     version: int
     deadline: datetime | None
     awaits_me: bool  # on the open round's list, and not answered yet
+    kind: str = "ordinary"  # a scenario choice names its stages its own way
 
 
 LIST_PAGE = 50
@@ -993,10 +994,12 @@ async def listing(
     rows = await conn.fetch(
         """
         SELECT p.id, p.title, p.stage, u.name AS proposer_name, p.updated_at, p.version,
-               r.deadline,
+               r.deadline, p.kind,
                (rp.user_id IS NOT NULL AND r.kind <> 'clarify'
                 AND (r.kind <> 'nominate' OR p.stage = 'nominate' AND NOT EXISTS (
                      SELECT 1 FROM nominations x WHERE x.round_id = r.id
+                     AND x.voter_id = $2 AND x.superseded_at IS NULL) AND NOT EXISTS (
+                     SELECT 1 FROM preferences x WHERE x.round_id = r.id
                      AND x.voter_id = $2 AND x.superseded_at IS NULL))
                 AND NOT EXISTS (SELECT 1 FROM positions x WHERE x.round_id = r.id
                                 AND x.user_id = $2 AND x.superseded_at IS NULL)
