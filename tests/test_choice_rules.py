@@ -242,6 +242,6 @@ def test_a_preference_names_one_of_the_choices_scenarios() -> None:
     try:
         step(p, actor(2), Nominate(12, "Un autre."))
     except RuleViolation as refused:
-        assert refused.rule is Rule.NOMINEE_NOT_ELIGIBLE
+        assert refused.rule is Rule.SCENARIO_NOT_IN_CHOICE
     else:
         raise AssertionError("a scenario outside the choice was accepted")

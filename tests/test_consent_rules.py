@@ -1588,6 +1588,14 @@ def nominating_someone_past_the_term_limit() -> tuple[Proposal, Actor, Action]:
     return nominating(), ALICE, Nominate(1, "Il a l'expérience.")
 
 
+@refuses(Rule.SCENARIO_NOT_IN_CHOICE, 422)
+def preferring_a_scenario_outside_the_choice() -> tuple[Proposal, Actor, Action]:
+    choice = Proposal(Stage.DRAFT, proposer=1, version=1, ballot=Ballot(of_people=False))
+    p = run(choice, (FACILITATOR, Submit(frozenset({1, 4, 5}), nominable=frozenset({10, 11}))))
+    p = run(p, (FACILITATOR, Advance(frozenset(), p.revision)))
+    return p, ALICE, Nominate(12, "Un autre scénario.")
+
+
 @refuses(Rule.NOMINEE_DECLINED, 422)
 def proposing_again_who_declined() -> tuple[Proposal, Actor, Action]:
     p = run(alice_proposed(), *[(who, GivePosition(who.user_id, Stance.CONSENT, 2))

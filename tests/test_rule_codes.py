@@ -32,6 +32,7 @@ from consentir.mandates.rules import Term
 from consentir.spaces import store as spaces
 from consentir.spaces.store import Signature, Space
 from consentir.web.i18n import display_zone, translations
+from tests import causes_setup
 from tests.process import act, open_meeting, person
 from tests.scenario import Scenario
 from tests.web import MOVING_VERBS, Client, act_as, post_form
@@ -243,6 +244,17 @@ async def nominating(s: Setup) -> Target:
     return target
 
 
+async def preferring(s: Setup) -> Target:
+    """A cause's scenario choice at its preferences (one scenario, A)."""
+    cause_id, criterion = await causes_setup.planned_cause(s.pool, s.alpha, s.world)
+    await causes_setup.draft_scenario(s.pool, s.alpha, s.world, cause_id, criterion, "Piste")
+    proposal_id = await causes_setup.open_choice(s.pool, s.alpha, s.world, cause_id)
+    async with s.pool.acquire() as conn:
+        revision = (await store.load(conn, s.alpha.id, proposal_id)).state.revision
+    await s.do(proposal_id, "facilitator", rules.Advance(frozenset(), revision))
+    return Target("alpha", proposal_id)
+
+
 async def holder_proposed(s: Setup) -> Target:
     """Everyone nominated `target`; revealed; `target` proposed (version 2)."""
     target = await nominating(s)
@@ -334,6 +346,8 @@ CASES: dict[Rule, Case] = {
     Rule.NOMINATIONS_SEALED: Case(nominating, "facilitator", "reveal"),
     Rule.NOMINEE_NOT_ELIGIBLE: Case(nominating, "member", "nominate", lambda t, w: {
         "nominee": w.user_ids["unsigned"], "reason": "Disponible."}),
+    Rule.SCENARIO_NOT_IN_CHOICE: Case(preferring, "member", "nominate", lambda t, w: {
+        "nominee": 999999, "reason": "Un autre scénario."}),
     Rule.NOMINEE_DECLINED: Case(holder_declined, "facilitator", "propose-holder", lambda t, w: {
         "nominee": w.user_ids["target"], "reason": "Toujours elle."}),
     Rule.NOMINEE_ANSWERS_LAST: Case(holder_proposed, "target", "position",

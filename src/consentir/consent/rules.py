@@ -524,6 +524,7 @@ class Rule(StrEnum):
     ELECTION_STEP = "election_step"
     NOMINATIONS_SEALED = "nominations_missing"
     NOMINEE_NOT_ELIGIBLE = "nominee_not_eligible"
+    SCENARIO_NOT_IN_CHOICE = "scenario_not_in_choice"  # a scenario choice's own words
     NOMINEE_DECLINED = "nominee_declined"
     NOMINEE_ANSWERS_LAST = "nominee_answers_last"
 
@@ -593,6 +594,7 @@ MESSAGES: dict[Rule, str] = {
         "This person cannot be chosen for this role: not a member who may act here, or past"
         " the role's limit of consecutive terms."
     ),
+    Rule.SCENARIO_NOT_IN_CHOICE: N_("This scenario is not one of this choice's."),
     Rule.NOMINEE_DECLINED: N_("This person declined in an earlier round: propose someone else."),
     Rule.NOMINEE_ANSWERS_LAST: N_(
         "The person proposed answers last, once everyone else on the list has."
@@ -615,6 +617,7 @@ _STATUS: dict[Rule, int] = {
     Rule.VERSION_ANSWERS_INVALID: 422,
     Rule.DEADLINE_PAST: 422,
     Rule.NOMINEE_NOT_ELIGIBLE: 422,
+    Rule.SCENARIO_NOT_IN_CHOICE: 422,
     Rule.NOMINEE_DECLINED: 422,
 }
 
@@ -625,6 +628,7 @@ _FIELD: dict[Rule, str] = {
     Rule.VERSION_ANSWERS_INVALID: "answers",
     Rule.DEADLINE_PAST: "deadline",
     Rule.NOMINEE_NOT_ELIGIBLE: "nominee",
+    Rule.SCENARIO_NOT_IN_CHOICE: "nominee",
     Rule.NOMINEE_DECLINED: "nominee",
 }
 
@@ -933,8 +937,7 @@ def _nominate(proposal: Proposal, actor: Actor, action: Nominate) -> Step:
     assert round_ is not None
     _participant(proposal, actor, round_)
     _require(bool(action.reason.strip()), Rule.REASON_REQUIRED)
-    _require(action.nominee is None or action.nominee in ballot.eligible,
-             Rule.NOMINEE_NOT_ELIGIBLE)  # fmt: skip
+    _require(action.nominee is None or action.nominee in ballot.eligible, _not_eligible(ballot))
     who, changed = actor.user_id, proposal.stage is Stage.CHANGE
     kept = Nomination(who, action.nominee, action.reason, changed)
     nominations = (*(n for n in ballot.nominations if n.voter != who), kept)
@@ -945,6 +948,11 @@ def _nominate(proposal: Proposal, actor: Actor, action: Nominate) -> Step:
                 round=replace(round_, answers=answers)),
         (NominationKept(who, action.nominee, changed),),
     )  # fmt: skip
+
+
+def _not_eligible(ballot: Ballot) -> Rule:
+    """What refuses a name outside the ballot: a person, or a scenario of a choice."""
+    return Rule.NOMINEE_NOT_ELIGIBLE if ballot.of_people else Rule.SCENARIO_NOT_IN_CHOICE
 
 
 def _reveal(proposal: Proposal, now: datetime) -> Step:
@@ -966,7 +974,7 @@ def _propose_holder(proposal: Proposal, actor: Actor, action: ProposeHolder) -> 
     _facilitator(actor)
     _require(proposal.stage in (Stage.REASONS, Stage.CHANGE, Stage.INTEGRATE), Rule.WRONG_STAGE)
     _require(bool(action.reason.strip()), Rule.REASON_REQUIRED)
-    _require(action.nominee in ballot.eligible, Rule.NOMINEE_NOT_ELIGIBLE)
+    _require(action.nominee in ballot.eligible, _not_eligible(ballot))
     _require(action.nominee not in ballot.declined, Rule.NOMINEE_DECLINED)
     effects: list[Effect] = []
     if proposal.round is not None:  # the nominations round ends
