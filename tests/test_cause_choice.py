@@ -239,7 +239,7 @@ async def test_the_decision_trail_keeps_the_preferences(
     preferred = [p for r in kept.rounds for p in r.preferences]
     assert preferred and all(p.nominee == "A — Piste" for p in preferred)
     assert {p.reason for p in preferred} == {"Le plus sûr."}
-    assert "Scénario A, version 1" in kept.body or "Scenario A, version 1" in kept.body
+    assert "Scénario A, version 1 : « Piste »." in kept.body  # the proposal's text, in French
 
 
 async def test_a_new_choice_once_an_evaluation_reopens_the_plan(

@@ -16,6 +16,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import msgspec
+
 from consentir import db
 from consentir.causes import acting, choosing, measuring, objectives, observing, proposing
 from consentir.causes import scenarios as scenario_store
@@ -241,7 +243,7 @@ async def _bike_lane(j: _Journey) -> None:
                      due_on=today + timedelta(days=30), criteria=[kids]),
         ],
     ))  # fmt: skip
-    b = await j.scenario(cause_id, "nadia", ScenarioText(
+    version_1 = ScenarioText(
         title="Une piste séparée, portée par les parents",
         summary="Obtenir une **piste séparée par des bordures**, en mobilisant les parents.",
         assumptions="Les parents se mobilisent ; la Métropole finance.",
@@ -253,25 +255,17 @@ async def _bike_lane(j: _Journey) -> None:
                      who_user=j.ids["hugo"], due_on=today + timedelta(days=45),
                      criteria=[town_hall]),
         ],
-    ))  # fmt: skip
+    )  # fmt: skip
+    b = await j.scenario(cause_id, "nadia", version_1)
+    version_2 = msgspec.structs.replace(
+        version_1, title="",
+        summary=version_1.summary.rstrip(".") + ", et une **vélorution** pour la rendre visible.",
+        note="Ajoute la vélorution proposée par Hugo, et son coût.",
+        actions=[*version_1.actions, ActionIn(
+            what="Organiser une vélorution rue Paul-Bert", who_user=j.ids["hugo"],
+            due_on=today + timedelta(days=60), cost=Decimal(150), criteria=[kids, town_hall])],
+    )  # fmt: skip
     async with j.conn.transaction():
-        version_2 = ScenarioText(
-            summary="Obtenir une **piste séparée par des bordures**, en mobilisant les parents,"
-                    " et une **vélorution** pour la rendre visible.",
-            assumptions="Les parents se mobilisent ; la Métropole finance.",
-            risks="Plus long : deux ans de travaux possibles.",
-            note="Ajoute la vélorution proposée par Hugo, et son coût.",
-            actions=[
-                ActionIn(what="Réunir les parents d'élèves", who_user=j.ids["nadia"],
-                         due_on=today + timedelta(days=21), cost=Decimal(80), criteria=[kids]),
-                ActionIn(what="Présenter le projet en conseil de quartier",
-                         who_user=j.ids["hugo"], due_on=today + timedelta(days=45),
-                         criteria=[town_hall]),
-                ActionIn(what="Organiser une vélorution rue Paul-Bert", who_user=j.ids["hugo"],
-                         due_on=today + timedelta(days=60), cost=Decimal(150),
-                         criteria=[kids, town_hall]),
-            ],
-        )  # fmt: skip
         await scenario_store.add_version(
             j.conn, j.space.id, cause_id, b, j.ids["nadia"], version_2, base=1
         )

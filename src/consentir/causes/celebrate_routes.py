@@ -45,7 +45,7 @@ from consentir.causes.observe_routes import (
 from consentir.causes.pages import cause_page, is_member
 from consentir.causes.rules import Rule, Step
 from consentir.causes.scenarios import means_and_cost, when_shown, who_shown
-from consentir.causes.store import THEMES, Cause
+from consentir.causes.store import Cause
 from consentir.consent.routes import actor_of, require_participant
 from consentir.errors import N_, DomainError
 from consentir.mandates.routes import today
@@ -276,7 +276,7 @@ async def bilan_page(
     return cause_page(
         "causes/bilan.html", here, cause,
         bilan=journey, member=member, today=day, markdown=render_markdown,
-        names=shown_names(journey.actors or []), theme_names=THEMES,
+        names=shown_names(journey.actors or []),
         purpose_names=PURPOSE_NAMES, objective_states=OBJECTIVE_STATES,
         observation_kinds=OBSERVATION_KINDS, actor_kinds=ACTOR_KINDS, actor_roles=ACTOR_ROLES,
         stances=STANCES, influences=INFLUENCES, signed=signed,

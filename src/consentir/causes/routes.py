@@ -416,7 +416,7 @@ async def cause_overview(
         under_way=[shown[p.proposal_id] for p in cause.proposals if not p.closed],
         decided=[shown[p.proposal_id] for p in reversed(cause.proposals) if p.decision_number],
         carries=me.id in cause.carried_by, may_edit=_may_edit(here, me, cause),
-        step_pages=STEP_PAGES, stage_names=labels.STAGES, theme_names=THEMES,
+        step_pages=STEP_PAGES, stage_names=labels.STAGES,
         choice_stage_names=labels.CHOICE_CONTEXT["stage_names"],
     )  # fmt: skip
 
