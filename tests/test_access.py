@@ -215,6 +215,15 @@ RULES = [
     Rule("GET", "/s/{slug:str}/settings", ADMIN_OF_SPACE, url="/s/alpha/settings"),
     Rule("POST", "/s/{slug:str}/settings", ADMIN_OF_SPACE, url="/s/alpha/settings",
          data={"name": "Alpha bis", "decision_prefix": "AL", "version": "1"}),
+    # The space's look (tests/test_space_brand.py): set by who may edit the space; its
+    # stylesheet read like its pages; alpha has no logo, so its address is a 404 to all.
+    Rule("POST", "/s/{slug:str}/settings/appearance", ADMIN_OF_SPACE,
+         url="/s/alpha/settings/appearance",
+         data={"version": "1", "accent_colour": "#7a1f5c", "accent_colour_was": "",
+               "accent_picker": "#1f5f8b", "accent_picker_was": "#1f5f8b"}),
+    Rule("GET", "/s/{slug:str}/theme.css", VIEW_SPACE, url="/s/alpha/theme.css"),
+    Rule("GET", "/s/{slug:str}/logo", roles(default=MISSING, anonymous=SIGNIN),
+         url="/s/alpha/logo"),
     Rule("GET", "/s/{slug:str}/spaces/new", ADMIN_OF_SPACE, url="/s/alpha/spaces/new"),
     Rule("POST", "/s/{slug:str}/spaces", ADMIN_OF_SPACE, url="/s/alpha/spaces",
          data={"name": "Cercle", "kind": "governance", "decision_prefix": "CE"}),

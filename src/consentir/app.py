@@ -37,6 +37,7 @@ from consentir.meetings import routes as meeting_routes
 from consentir.notifications import mailer
 from consentir.notifications import routes as notification_routes
 from consentir.resources import resource_dir
+from consentir.spaces import brand_routes as space_brand
 from consentir.spaces import routes as space_routes
 from consentir.web import i18n, idempotency, openapi, shell, streams
 from consentir.web.auth import Authentication, current_user, signed_in_user
@@ -159,6 +160,7 @@ def create_app(
         *account_routes.public_routes,
         *account_routes.profile_routes,
         *space_routes.routes,
+        *space_brand.routes,
         *consent_routes.routes,
         *decision_routes.routes,
         *review_routes.routes,

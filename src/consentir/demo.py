@@ -87,6 +87,9 @@ CHARTERS = {
                                date(2026, 9, 19)),
 }  # fmt: skip
 
+# Spaces that have a colour of their own (the others keep the site's).
+COLOURS = {"mobilite-villeurbanne": "#1f4e8c"}
+
 # (slug, name, kind, prefix, parent slug, description, members: key → role)
 SPACES = [
     (
@@ -265,6 +268,11 @@ async def _create(conn: db.Connection) -> None:
             decision_prefix=prefix,
             parent_id=created[parent].id if parent else None,
         )
+        if slug in COLOURS:  # a space's own colour (issue 13 §5), as its settings set it
+            space = await spaces.update_brand(
+                conn, space, spaces.Brand(COLOURS[slug]),
+                expected_version=space.version, actor_id=users[admin].id,
+            )  # fmt: skip
         created[slug] = space
         charter_id = None
         if slug in CHARTERS:

@@ -15,6 +15,7 @@ from consentir.db import Connection
 from consentir.errors import N_, DomainError
 from consentir.notifications import kinds
 from consentir.notifications import store as notifications
+from consentir.spaces.brand import SITE_ACCENT, Logo, theme_version
 from consentir.spaces.rules import Role, Standing, check_admins_remain
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -36,6 +37,24 @@ class Space(msgspec.Struct, frozen=True):
     hide_positions: bool = True
     # In an election, the person proposed answers the consent round last (or with the others).
     election_nominee_last: bool = True
+    # Its own look (spaces/brand.py): `#rrggbb`, and the SHA-256 of its logo (stored apart).
+    accent_colour: str | None = None
+    logo_digest: str | None = None
+
+    @property
+    def theme_version(self) -> str:
+        """The version of its stylesheet's address (`/s/<slug>/theme.css?v=`)."""
+        return theme_version(self.accent_colour)
+
+    @property
+    def accent_shown(self) -> str:
+        """The colour its pages show: its own, or the site's."""
+        return self.accent_colour or SITE_ACCENT
+
+    @property
+    def logo_version(self) -> str | None:
+        """The version of its logo's address (`/s/<slug>/logo?v=`); None: it has none."""
+        return self.logo_digest[:16] if self.logo_digest else None
 
 
 class Charter(msgspec.Struct, frozen=True):
@@ -167,6 +186,89 @@ async def update_space(
         data=msgspec.to_builtins(changes),
     )
     return _space(row)
+
+
+class Brand(msgspec.Struct, frozen=True):
+    """A change of a space's look: its colour (None: the site's), and its logo: `logo` a new
+    one, `remove_logo` none any more, neither: the logo stays as it is."""
+
+    accent_colour: str | None
+    logo: Logo | None = None
+    remove_logo: bool = False
+
+
+async def update_brand(
+    conn: Connection, space: Space, brand: Brand, *, expected_version: int, actor_id: int
+) -> Space:
+    """The space's colour and logo, in the caller's transaction, on the version the person
+    saw (as update_space); journaled as `space.brand_updated`."""
+    row = await conn.fetchrow(
+        """
+        UPDATE spaces SET accent_colour = $3,
+               logo_digest = CASE WHEN $4 THEN NULL ELSE logo_digest END,
+               version = version + 1
+        WHERE id = $1 AND version = $2
+        RETURNING *
+        """,
+        space.id,
+        expected_version,
+        brand.accent_colour,
+        brand.logo is not None or brand.remove_logo,
+    )
+    if row is None:
+        raise DomainError("stale_version", STALE, status=409)
+    logo = brand.logo
+    if logo is not None:
+        await conn.execute(
+            """
+            INSERT INTO space_logos (space_id, content_type, image, digest)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (space_id) DO UPDATE
+                SET content_type = $2, image = $3, digest = $4, updated_at = now()
+            """,
+            space.id,
+            logo.content_type,
+            logo.data,
+            logo.digest,
+        )
+        row = await conn.fetchrow(
+            "UPDATE spaces SET logo_digest = $2 WHERE id = $1 RETURNING *", space.id, logo.digest
+        )
+        assert row is not None
+    elif brand.remove_logo:
+        await conn.execute("DELETE FROM space_logos WHERE space_id = $1", space.id)
+    updated = _space(row)
+    await journal.append(
+        conn,
+        action="space.brand_updated",
+        subject_type="space",
+        subject_id=space.id,
+        space_id=space.id,
+        actor_id=actor_id,
+        data={
+            "accent_colour": updated.accent_colour,
+            "logo": (
+                {"content_type": logo.content_type, "bytes": len(logo.data),
+                 "digest": logo.digest}
+                if logo is not None
+                else ("removed" if brand.remove_logo and space.logo_digest else "unchanged")
+            ),
+        },
+    )  # fmt: skip
+    return updated
+
+
+class StoredLogo(msgspec.Struct, frozen=True):
+    content_type: str
+    image: bytes
+    digest: str
+
+
+async def logo(conn: Connection, space_id: int) -> StoredLogo | None:
+    row = await conn.fetchrow(
+        "SELECT content_type, image, digest FROM space_logos WHERE space_id = $1", space_id
+    )
+    return StoredLogo(row["content_type"], row["image"], row["digest"]) if row else None
 
 
 _VIEW = """
