@@ -10,7 +10,7 @@ import pytest
 
 from consentir.meetings.rules import Circle, MeetingRefused, Move, Timer, move, start_circle
 from tests.scenario import MEETING_AT, Scenario
-from tests.web import Client, act_as, post_form, post_step
+from tests.web import Client, act_as, page_revision, post_form, post_step
 
 
 async def console(client: Client, world: Scenario, verb: str, **data: Any) -> Any:
@@ -202,9 +202,11 @@ async def test_closing_a_meeting_asks_first(
     page = (await client.get(f"{url}/console")).text
     # The console's button wears the danger style (on the button itself) and warns.
     button = re.search(rf'<form method="post" action="{url}/close".*?</form>', page, re.S)
-    assert button and '<button type="submit" class="danger">Clore la séance</button>' in (
-        button.group(0)
+    assert button and re.search(
+        r'<button type="submit" id="meeting-close"\s+class="danger"\s*>Clore la séance</button>',
+        button.group(0),
     )
+    assert "hx-post" not in button.group(0)  # a plain post: the question shows on its page
     assert "Une confirmation vous sera demandée." in page
     revision = re.search(r'data-revision="(\d+)"', page)
     assert revision
@@ -240,3 +242,196 @@ async def test_closing_a_meeting_asks_first(
     assert await meeting_state(pool, world) == "closed"
     again = await console(client, world, "close", revision=sent["revision"])
     assert again.status_code == 409 and 'class="confirm"' not in again.text
+
+
+# --- the console: attendance at once, timers in minutes, next item, where it comes back ---
+
+
+def _attendance(world: Scenario, **presences: str) -> dict[str, list[str]]:
+    """The attendance form: every person named, each with a presence, in the same order."""
+    return {
+        "people": [str(world.user_ids[role]) for role in presences],
+        "presences": list(presences.values()),
+    }
+
+
+async def _presences(pool: Any, world: Scenario) -> dict[int, str]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT user_id, presence FROM attendance WHERE meeting_id = $1", world.meeting_id
+        )
+    return {r["user_id"]: r["presence"] for r in rows}
+
+
+async def _events(pool: Any, world: Scenario, action: str) -> list[Any]:
+    async with pool.acquire() as conn:
+        return list(await conn.fetch(
+            "SELECT data FROM journal WHERE subject_type = 'meeting' AND subject_id = $1"
+            " AND action = $2 ORDER BY id", world.meeting_id, action,
+        ))  # fmt: skip
+
+
+async def test_attendance_is_recorded_at_once(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    ids = world.user_ids
+    url = f"/s/alpha/meetings/{world.meeting_id}"
+    act_as(client, world, "facilitator")
+    page = (await client.get(f"{url}/console")).text
+    # One form, one select per person (their current presence chosen), one button.
+    form = re.search(rf'<form method="post" action="{url}/attendance".*?</form>', page, re.S)
+    assert form, page
+    assert form.group(0).count("<select") == 4 and form.group(0).count('type="submit"') == 1
+    assert f'hx-post="{url}/attendance"' in form.group(0)
+    revision = await page_revision(client, f"{url}/console")
+
+    everyone = _attendance(world, facilitator="present", member="present", target="remote",
+                           admin="excused")  # fmt: skip
+    saved = await console(client, world, "attendance", revision=revision, **everyone)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"{url}/console#console-attendance"
+    presences = await _presences(pool, world)
+    assert [presences[ids[r]] for r in ("facilitator", "member", "target", "admin")] == [
+        "present", "present", "remote", "excused"
+    ]  # fmt: skip
+    # One journal event for the whole list, naming each change.
+    events = await _events(pool, world, "meeting.attendance")
+    assert len(events) == 1
+    assert sorted((c["person"], c["presence"]) for c in events[0]["data"]["presences"]) \
+        == sorted([(ids["facilitator"], "present"), (ids["member"], "present"),
+                   (ids["target"], "remote"), (ids["admin"], "excused")])  # fmt: skip
+    page = (await client.get(f"{url}/console")).text
+    assert "présent·es\xa0: 2, à distance\xa0: 1, excusé·es\xa0: 1, absent·es\xa0: 0" in page
+
+    # The same list again changes nothing: no event, the revision stays.
+    revision = await page_revision(client, f"{url}/console")
+    again = await console(client, world, "attendance", revision=revision, **everyone)
+    assert again.status_code == 303
+    assert len(await _events(pool, world, "meeting.attendance")) == 1
+    assert await page_revision(client, f"{url}/console") == revision
+
+    # Refused, and nothing saved: a stale screen, someone not invited, a list out of step,
+    # an unknown presence, another person than a facilitator.
+    changed = _attendance(world, facilitator="absent", member="absent")
+    stale = await console(client, world, "attendance", revision=int(revision) + 1, **changed)
+    assert stale.status_code == 409 and "a changé depuis" in stale.text
+    stranger = {"people": [str(ids["member"]), str(ids["beta_owner"])],
+                "presences": ["absent", "present"]}  # fmt: skip
+    unknown = await console(client, world, "attendance", revision=revision, **stranger)
+    assert unknown.status_code == 409 and "pas invitée" in unknown.text
+    uneven = {"people": changed["people"], "presences": ["absent"]}
+    short = await console(client, world, "attendance", revision=revision, **uneven)
+    assert short.status_code == 422 and "une présence pour chaque personne" in short.text
+    assert 'id="attendance-error"' in short.text
+    odd = {"people": changed["people"], "presences": ["absent", "asleep"]}
+    assert (await console(client, world, "attendance", **odd)).status_code == 422
+    act_as(client, world, "target")
+    assert (await console(client, world, "attendance", **changed)).status_code == 403
+    assert await _presences(pool, world) == presences
+    assert len(await _events(pool, world, "meeting.attendance")) == 1
+
+    # A closed meeting's attendance no longer changes.
+    act_as(client, world, "facilitator")
+    assert (await console(client, world, "open")).status_code == 303
+    assert (await console(client, world, "close", confirm="yes")).status_code == 303
+    closed = await console(client, world, "attendance", **changed)
+    assert closed.status_code == 409 and "pas ouverte" in closed.text
+    assert await _presences(pool, world) == presences
+
+
+async def test_timers_are_set_in_minutes_and_seconds(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    url = f"/s/alpha/meetings/{world.meeting_id}"
+    act_as(client, world, "facilitator")
+    assert (await console(client, world, "open")).status_code == 303
+
+    async def lengths() -> tuple[int, int]:
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT speaker_seconds, round_seconds FROM meetings WHERE id = $1",
+                world.meeting_id,
+            )
+        return row["speaker_seconds"], row["round_seconds"]
+
+    page = (await client.get(f"{url}/console")).text
+    for name in ("speaker", "round"):  # labelled minutes and seconds, and four presets
+        assert f'<label for="minutes-{name}">minutes</label>' in page
+        assert f'<label for="seconds-{name}">secondes</label>' in page
+        for minutes in (1, 2, 3, 5):
+            assert f'id="timer-{name}-preset-{minutes}"' in page
+    set_to = await console(client, world, "timer", timer="speaker", do="reset", minutes=2,
+                           seconds=30)  # fmt: skip
+    assert set_to.status_code == 303
+    assert set_to.headers["location"] == f"{url}/console#console-timers"
+    assert (await lengths())[0] == 150
+    # A preset posts its seconds (as an older form or the API may).
+    assert (await console(client, world, "timer", timer="speaker", do="reset",
+                          seconds=180)).status_code == 303  # fmt: skip
+    assert (await console(client, world, "timer", timer="round", do="reset", minutes=90,
+                          seconds="")).status_code == 303  # fmt: skip
+    assert await lengths() == (180, 5400)
+
+    # Out of bounds: refused next to the fields, with the length asked for kept.
+    too_long = await console(client, world, "timer", timer="speaker", do="reset", minutes=61,
+                             seconds=0)  # fmt: skip
+    assert too_long.status_code == 422
+    assert "Indiquez une durée entre 5\xa0secondes et 60\xa0minutes." in too_long.text
+    assert re.search(r'<p class="error" id="timer-speaker-error" role="alert">', too_long.text)
+    assert re.search(r'id="minutes-speaker"[^>]*value="61"[^>]*\s+aria-invalid="true"\s+'
+                     r'aria-describedby="timer-speaker-error"', too_long.text)  # fmt: skip
+    assert 'id="timer-round-error"' not in too_long.text
+    too_short = await console(client, world, "timer", timer="round", do="reset", minutes=0,
+                              seconds=3)  # fmt: skip
+    assert too_short.status_code == 422 and 'id="timer-round-error"' in too_short.text
+    negative = await console(client, world, "timer", timer="round", do="reset", minutes=-1)
+    assert negative.status_code == 422
+    assert await lengths() == (180, 5400)
+
+
+async def test_next_item_and_where_the_console_comes_back(
+    client_world: tuple[Client, Scenario], pool: Any
+) -> None:
+    client, world = client_world
+    url = f"/s/alpha/meetings/{world.meeting_id}"
+    act_as(client, world, "facilitator")
+    everyone = _attendance(world, facilitator="present", member="present", target="present")
+    assert (await console(client, world, "attendance", **everyone)).status_code == 303
+    assert (await console(client, world, "open")).status_code == 303
+    page = (await client.get(f"{url}/console")).text
+    # The frequent buttons carry their keys, shown beside them and in the legend.
+    for key, label in (("n", "Personne suivante"), ("p", "Démarrer"), ("i", "Point suivant")):
+        if key == "n":
+            assert 'data-shortcut="n"' not in page  # no speaking round yet
+            continue
+        assert re.search(rf'data-shortcut="{key}" aria-keyshortcuts="{key}">{label}', page), key
+        assert f'<kbd class="shortcut" aria-hidden="true">{key.upper()}</kbd>' in page
+    assert '<p class="shortcuts" id="console-shortcuts">' in page
+    started = await console(client, world, "circle", person=world.user_ids["target"])
+    assert started.headers["location"] == f"{url}/console#console-speaking"
+    page = (await client.get(f"{url}/console")).text
+    assert re.search(r'data-shortcut="n" aria-keyshortcuts="n">Personne suivante', page)
+    moved = await console(client, world, "move", move="next")
+    assert moved.headers["location"] == f"{url}/console#console-speaking"
+
+    # "Next item": the one after the item under way; the last item has none.
+    revision = await page_revision(client, f"{url}/console")
+    following = re.search(
+        r'<input type="hidden" name="position" value="(\d+)">\s*<button type="submit" '
+        r'id="next-item"', page)  # fmt: skip
+    assert following and following.group(1) == "2"
+    nexted = await console(client, world, "item", position=2, revision=revision)
+    assert nexted.status_code == 303
+    assert nexted.headers["location"] == f"{url}/console#console-agenda"
+    async with pool.acquire() as conn:
+        current = await conn.fetchval(
+            "SELECT current_item FROM meetings WHERE id = $1", world.meeting_id
+        )
+    assert current == 2
+    page = (await client.get(f"{url}/console")).text
+    assert 'id="next-item"' not in page and "est le dernier point de l" in page
+    # Pressed twice (a double key press): the second is refused as stale, nothing moves.
+    twice = await console(client, world, "item", position=2, revision=revision)
+    assert twice.status_code == 409

@@ -293,9 +293,22 @@ async def ics_file(
 # --- the console's actions ----------------------------------------------------------------
 
 SPEAKER_MAX, ROUND_MAX = 3600, 14400  # seconds, as the meetings table allows
+TIMER_MIN = 5
+# Everyone invited, in one form (a large space invites more than a request's usual list).
+ATTENDANCE_MAX = msgspec.Meta(max_length=2000)
 
 Verb = Literal[
-    "open", "close", "item", "add", "remove", "presence", "circle", "move", "timer", "notes"
+    "open",
+    "close",
+    "item",
+    "add",
+    "remove",
+    "presence",
+    "attendance",
+    "circle",
+    "move",
+    "timer",
+    "notes",
 ]
 VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 
@@ -309,7 +322,12 @@ class ConsoleForm(msgspec.Struct, kw_only=True):
     move: Move | None = None
     timer: Literal["speaker", "round"] | None = None
     do: Literal["start", "pause", "reset"] | None = None
-    seconds: Annotated[int, msgspec.Meta(ge=5, le=14400)] | None = None
+    # timer's reset: minutes and seconds (the console's fields), or seconds alone (900)
+    minutes: Annotated[int, msgspec.Meta(ge=0, le=ROUND_MAX // 60)] | None = None
+    seconds: Annotated[int, msgspec.Meta(ge=0, le=ROUND_MAX)] | None = None
+    # attendance: the whole list at once, one presence per person, in the same order
+    people: Annotated[list[boundary.Id], ATTENDANCE_MAX] = []
+    presences: Annotated[list[Presence], ATTENDANCE_MAX] = []
     notes: Annotated[boundary.Text, msgspec.Meta(max_length=20000)] = ""
     publish: bool = False
     back: Annotated[boundary.OneLine, msgspec.Meta(max_length=200)] = ""
@@ -318,8 +336,9 @@ class ConsoleForm(msgspec.Struct, kw_only=True):
 
 async def _apply(
     conn: Connection, meeting: store.Meeting, roles: Roles, verb: str, form: ConsoleForm
-) -> dict[str, Any]:
-    """One console action on the locked meeting; what its journal event records."""
+) -> dict[str, Any] | None:
+    """One console action on the locked meeting; what its journal event records (None:
+    nothing changed, nothing to record)."""
     now = datetime.now(UTC)
     if verb == "notes":
         rules.require_secretary(roles)
@@ -336,6 +355,17 @@ async def _apply(
             raise FormInvalid({"presence": gettext("Choose a person and their presence.")}, {})
         await store.set_presence(conn, meeting, form.person, form.presence)
         return {"person": form.person, "presence": str(form.presence)}
+    if verb == "attendance":
+        if meeting.state is State.CLOSED:
+            raise rules.MeetingRefused(rules.Refusal.NOT_OPEN)
+        if not form.people or len(form.people) != len(form.presences):
+            raise FormInvalid({"presences": gettext("Choose a presence for each person.")}, {})
+        changed = await store.set_attendance(
+            conn, meeting, dict(zip(form.people, form.presences, strict=True))
+        )
+        if not changed:
+            return None  # nothing to record: the list was saved as it stood
+        return {"presences": [{"person": p, "presence": str(v)} for p, v in changed.items()]}
     if verb in ("add", "remove"):
         if meeting.state is State.CLOSED:
             raise rules.MeetingRefused(rules.Refusal.NOT_OPEN)
@@ -367,19 +397,13 @@ async def _apply(
                 raise FormInvalid({"timer": gettext("This field is required.")}, {})
             speaker, whole = meeting.speaker_timer, meeting.round_timer
             timer = speaker if form.timer == "speaker" else whole
-            limit = SPEAKER_MAX if form.timer == "speaker" else ROUND_MAX
-            if form.seconds is not None and form.seconds > limit:
-                raise FormInvalid(
-                    {"seconds": gettext("Enter a number between %(low)s and %(high)s.")
-                     % {"low": 5, "high": limit}}, {},
-                )  # fmt: skip
             match form.do:
                 case "start":
                     timer = timer.start(now)
                 case "pause":
                     timer = timer.pause(now)
                 case _:
-                    timer = timer.reset(form.seconds)
+                    timer = timer.reset(_duration(form))
             if form.timer == "speaker":
                 speaker = timer
             else:
@@ -387,6 +411,24 @@ async def _apply(
             await store.set_timers(conn, meeting, speaker, whole)
             return {"timer": form.timer, "do": form.do or "reset", "seconds": timer.seconds}
     raise DomainError("unknown_step", N_("This step does not exist."), status=404)
+
+
+def _duration(form: ConsoleForm) -> int | None:
+    """A timer's new length in seconds: the console's minutes and seconds, or seconds alone
+    (as before); None: unchanged. Out of bounds: refused next to the field."""
+    limit = SPEAKER_MAX if form.timer == "speaker" else ROUND_MAX
+    if form.minutes is not None:
+        total = form.minutes * 60 + (form.seconds or 0)
+        if not TIMER_MIN <= total <= limit:
+            message = gettext("Enter a duration between %(low)s seconds and %(high)s minutes.")
+            raise FormInvalid({"minutes": message % {"low": TIMER_MIN, "high": limit // 60}}, {})
+        return total
+    if form.seconds is not None and not TIMER_MIN <= form.seconds <= limit:
+        raise FormInvalid(
+            {"seconds": gettext("Enter a number between %(low)s and %(high)s.")
+             % {"low": TIMER_MIN, "high": limit}}, {},
+        )  # fmt: skip
+    return form.seconds
 
 
 async def _edit_agenda(
@@ -467,7 +509,8 @@ async def console_action(
             roles = roles_of(here, me, meeting)
             rules.require_fresh(meeting.revision, form.revision)
             recorded = await _apply(conn, meeting, roles, verb, form)
-            await store.record(conn, meeting, me.id, verb, recorded)
+            if recorded is not None:
+                await store.record(conn, meeting, me.id, verb, recorded)
     except (FormInvalid, DomainError) as refused:
         if isinstance(refused, DomainError) and refused.status in (403, 404):
             raise
@@ -483,10 +526,30 @@ async def console_action(
             context.update(await _minutes_context(pool, here, context["meeting"]))
         view = "console" if context["roles"].facilitator else "participant"
         back = f"/s/{here.space.slug}/meetings/{meeting_id}{SUFFIX[view]}"
+        # A form's mistake is also shown next to its field, with what was sent.
+        fields = refused.errors if isinstance(refused, FormInvalid) else {}
         return _page(name, here, 409 if isinstance(refused, DomainError) else 422,
-                     view=view, back=back, refusal=message, **context)  # fmt: skip
-    suffix = "/minutes" if verb == "notes" else "/console"
+                     view=view, back=back, refusal=message, console_errors=fields,
+                     console_sent={"verb": verb, **{k: _last(v) for k, v in data.items()}},
+                     **context)  # fmt: skip
+    suffix = "/minutes" if verb == "notes" else f"/console#{SECTION.get(verb, 'meeting-live')}"
     return Redirect(f"/s/{here.space.slug}/meetings/{meeting_id}{suffix}", status_code=303)
+
+
+# Without JavaScript, the console comes back at the part acted on (its pane or section).
+SECTION = {
+    "item": "console-agenda", "circle": "console-speaking", "move": "console-speaking",
+    "timer": "console-timers", "presence": "console-attendance",
+    "attendance": "console-attendance", "add": "console-agenda-edit",
+    "remove": "console-agenda-edit",
+}  # fmt: skip
+
+
+def _last(value: Any) -> str:
+    """One form value as text (a repeated name: its last value)."""
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return str(value)
 
 
 # --- minutes ------------------------------------------------------------------------------

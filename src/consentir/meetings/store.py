@@ -85,6 +85,13 @@ class Meeting(msgspec.Struct, frozen=True):
         return next((i for i in self.items if i.position == self.current_item), None)
 
     @property
+    def next_item(self) -> Item | None:
+        """The item after the one under way (the console's "next item")."""
+        if self.current_item is None:
+            return None
+        return next((i for i in self.items if i.position > self.current_item), None)
+
+    @property
     def present(self) -> list[int]:
         """Those who take part, in the attendance list's order (the circle's seating)."""
         return [a.user_id for a in self.attendance if a.presence.takes_part]
@@ -365,6 +372,27 @@ async def set_presence(
     )
     if done is None:
         raise DomainError("not_invited", N_("This person is not invited to the meeting."))
+
+
+async def set_attendance(
+    conn: Connection, meeting: Meeting, presences: dict[int, Presence]
+) -> dict[int, Presence]:
+    """The attendance list saved at once: every presence that changed, in one statement;
+    those changes. Someone not invited refuses the whole list (nothing is saved)."""
+    recorded = {a.user_id: a.presence for a in meeting.attendance}
+    if any(person not in recorded for person in presences):
+        raise DomainError("not_invited", N_("This person is not invited to the meeting."))
+    changed = {p: v for p, v in presences.items() if recorded[p] != v}
+    if changed:
+        await conn.execute(
+            "UPDATE attendance a SET presence = c.presence"
+            " FROM unnest($2::bigint[], $3::text[]) AS c(user_id, presence)"
+            " WHERE a.meeting_id = $1 AND a.user_id = c.user_id",
+            meeting.id,
+            list(changed),
+            [str(v) for v in changed.values()],
+        )
+    return changed
 
 
 async def set_circle(conn: Connection, meeting: Meeting, circle: Circle, now: datetime) -> None:
