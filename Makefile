@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# The browser tests' screenshots (every screen at 1280 and 390 px, the meeting's three
+# screens), kept after the run to be looked at: CI keeps this folder as its artifacts.
+SHOTS_DIR ?= $(CURDIR)/artifacts/screens
 LINT_PATHS  := src tests $(wildcard bench)
 
 .PHONY: run test lint format assets i18n clean
@@ -29,7 +32,8 @@ run: $(BIN)/.installed assets
 	$(BIN)/consentir serve --demo
 
 test: $(BIN)/.installed assets
-	$(BIN)/pytest $(PYTEST_ARGS)
+	mkdir -p $(SHOTS_DIR)
+	SHOTS_DIR=$(SHOTS_DIR) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -1,13 +1,19 @@
 """No page scrolls sideways on a 390 px phone (issue 13 §4): every page an administrator of
 the scenario's space reaches by following the site's own links from their dashboard, at
 390 px, is no wider than the screen. Wide tables become one card per row there
-(`table.stack`)."""
+(`table.stack`). Each page is also checked by axe-core there (touch targets included) and,
+with SHOTS_DIR set, photographed."""
 
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.test_joining import signed_in
 from tests.scenario import Scenario
 
@@ -28,6 +34,8 @@ async def test_no_page_scrolls_sideways_on_a_phone(
     seen: set[str] = set()
     todo = ["/spaces"]
     wide: list[tuple[str, int]] = []
+    inaccessible: list[str] = []
+    shots = Path(os.environ["SHOTS_DIR"]) if os.environ.get("SHOTS_DIR") else None
     while todo and len(seen) < MOST:
         path = todo.pop(0)
         seen.add(path)
@@ -39,6 +47,13 @@ async def test_no_page_scrolls_sideways_on_a_phone(
         width = await page.evaluate("document.documentElement.scrollWidth")
         if width > 390:
             wide.append((path, width))
+        try:
+            await assert_accessible(page)
+        except AssertionError as found:
+            inaccessible.append(str(found))
+        if shots is not None:
+            name = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "root"
+            await page.screenshot(path=str(shots / f"phone-{name}.png"), full_page=True)
         links = await page.eval_on_selector_all(
             "a[href^='/']", "links => links.map(a => a.getAttribute('href'))"
         )
@@ -53,3 +68,4 @@ async def test_no_page_scrolls_sideways_on_a_phone(
                 todo.append(target)
     assert len(seen) >= 30, f"only {len(seen)} pages reached"
     assert not wide, f"pages wider than 390 px: {wide}"
+    assert not inaccessible, "\n".join(inaccessible)
