@@ -1,15 +1,21 @@
 """Shared fixtures: a real PostgreSQL, one migrated template database per test session,
 a fresh clone of it per test, the app on that clone, and Chromium for browser journeys.
 
+Copying a template takes the server about half a second (it writes every file of the copy
+to disk), longer than most tests: the next test's copy is made in the background while a
+test runs (`Spares`), and a finished test's database is dropped in the background too.
+
 With DATABASE_URL set (CI: the machine's PostgreSQL) the databases are created there;
 without it an embedded server is started for the session in a temporary folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,8 +77,58 @@ async def drop_database(server: str, name: str) -> None:
         await conn.close()
 
 
+class Spares:
+    """Test databases copied ahead of need, a few per template (the server makes several
+    copies at once faster than one after the other): taking one starts the copy for a later
+    test, made while this test runs; a used one is dropped in the background. Every copy is
+    still a fresh, untouched copy of its template."""
+
+    AHEAD = 6
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.ahead: dict[str, deque[asyncio.Task[tuple[str, str]]]] = {}
+        self.dropping: set[asyncio.Task[None]] = set()
+
+    async def _copy(self, template: str) -> tuple[str, str]:
+        name = f"{PREFIX}_{next(_counter)}"
+        return name, await create_database(self.server, name, template=template)
+
+    async def take(self, template: str) -> tuple[str, str]:
+        """A fresh copy of `template`: (name, url)."""
+        queue = self.ahead.setdefault(template, deque())
+        while len(queue) < self.AHEAD + 1:
+            queue.append(asyncio.ensure_future(self._copy(template)))
+        return await queue.popleft()
+
+    def drop(self, name: str) -> None:
+        task = asyncio.ensure_future(drop_database(self.server, name))
+        self.dropping.add(task)
+        task.add_done_callback(self.dropping.discard)
+
+    async def forget(self, template: str) -> None:
+        """Before `template` itself is dropped: its copies made ahead are dropped first."""
+        for task in self.ahead.pop(template, deque()):
+            name, _url = await task
+            self.drop(name)
+        await self.settle()
+
+    async def settle(self) -> None:
+        while self.dropping:
+            await asyncio.gather(*self.dropping)
+
+
 @pytest.fixture(scope="session")
-async def template_database(server_url: str) -> AsyncIterator[str]:
+async def spares(server_url: str) -> AsyncIterator[Spares]:
+    made = Spares(server_url)
+    yield made
+    for template in list(made.ahead):
+        await made.forget(template)
+    await made.settle()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str, spares: Spares) -> AsyncIterator[str]:
     """Built once from the migrations; every test database is a copy of it."""
     name = f"{PREFIX}_template"
     url = await create_database(server_url, name)
@@ -82,6 +138,7 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
     finally:
         await conn.close()
     yield name
+    await spares.forget(name)
     await drop_database(server_url, name)
 
 
@@ -98,17 +155,16 @@ async def empty_database(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def database(server_url: str, template_database: str) -> AsyncIterator[str]:
+async def database(template_database: str, spares: Spares) -> AsyncIterator[str]:
     """A migrated database of this test's own; dropped after it."""
-    name = f"{PREFIX}_{next(_counter)}"
-    url = await create_database(server_url, name, template=template_database)
+    name, url = await spares.take(template_database)
     yield url
-    await drop_database(server_url, name)
+    spares.drop(name)
 
 
 @pytest.fixture(scope="session")
 async def scenario_template(
-    server_url: str, template_database: str
+    server_url: str, template_database: str, spares: Spares
 ) -> AsyncIterator[tuple[str, Scenario]]:
     """The migrated schema plus tests/scenario.py's people and spaces, built once."""
     name = f"{PREFIX}_scenario"
@@ -119,17 +175,17 @@ async def scenario_template(
     finally:
         await pool.close()
     yield name, built
+    await spares.forget(name)
     await drop_database(server_url, name)
 
 
 @pytest.fixture
 async def scenario_database(
-    server_url: str, scenario_template: tuple[str, Scenario]
+    scenario_template: tuple[str, Scenario], spares: Spares
 ) -> AsyncIterator[tuple[str, Scenario]]:
-    name = f"{PREFIX}_{next(_counter)}"
-    url = await create_database(server_url, name, template=scenario_template[0])
+    name, url = await spares.take(scenario_template[0])
     yield url, scenario_template[1]
-    await drop_database(server_url, name)
+    spares.drop(name)
 
 
 @pytest.fixture
