@@ -59,12 +59,30 @@ clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .mypy_cache .ruff_cache
 
 # Load benchmark (bench/README.md): needs a PostgreSQL server at DATABASE_URL (default
-# postgresql://postgres@127.0.0.1:5432/postgres) and wrk (apt-get install wrk). Builds the
-# benchmark database, measures, then drops it.
+# postgresql://postgres@127.0.0.1:5432/postgres), wrk (apt-get install wrk) and pgbench (with
+# PostgreSQL). Builds the benchmark database (1 M decisions, a 155- and a 1 000-contribution
+# proposal), runs every scenario (pages against the bare page, live streams, a live event on
+# 500 pages, durable writes against pgbench), then drops it; a failing step does not stop
+# the others, and the exit status is the last failure's. `make bench-smoke`: the same tools
+# at small sizes and short durations (a check that they work, not figures).
 BENCH_DB ?= consentir_bench
-.PHONY: bench
+BENCH_DECISIONS ?= 1000000
+BENCH_CONTRIBUTIONS ?= 1000
+BENCH_STREAMS ?= 500
+BENCH_SECONDS ?= 15
+.PHONY: bench bench-smoke
 bench: $(BIN)/.installed
-	$(BIN)/python bench/generate.py $(BENCH_DB) --replace
-	$(BIN)/python bench/run.py $(BENCH_DB); status=$$?; \
-	  $(BIN)/python bench/live.py $(BENCH_DB) --streams 500 || status=$$?; \
+	$(BIN)/python bench/generate.py $(BENCH_DB) --replace \
+	  --decisions $(BENCH_DECISIONS) --contributions $(BENCH_CONTRIBUTIONS)
+	status=0; \
+	  $(BIN)/python bench/run.py $(BENCH_DB) --duration $(BENCH_SECONDS) || status=$$?; \
+	  $(BIN)/python bench/live.py $(BENCH_DB) --streams $(BENCH_STREAMS) || status=$$?; \
+	  $(BIN)/python bench/live.py $(BENCH_DB) --scenario fragments \
+	    --streams $(BENCH_STREAMS) --events 5 || status=$$?; \
+	  $(BIN)/python bench/writes.py $(BENCH_DB) --clients 50 --seconds $(BENCH_SECONDS) \
+	    || status=$$?; \
 	  $(BIN)/python bench/generate.py $(BENCH_DB) --drop; exit $$status
+
+bench-smoke: $(BIN)/.installed
+	$(MAKE) bench BENCH_DB=consentir_bench_smoke BENCH_DECISIONS=20000 \
+	  BENCH_CONTRIBUTIONS=200 BENCH_STREAMS=50 BENCH_SECONDS=3

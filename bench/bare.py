@@ -37,10 +37,14 @@ PAGE = """<!doctype html>
 {% endfor %}</tbody></table></main></body></html>
 """
 
+# The status is derived from decision_links (migration 0016), as the register reads it.
 LATEST = """
-SELECT number, title, adopted_at, status FROM decisions
-WHERE space_id = (SELECT id FROM spaces WHERE slug = $1)
-ORDER BY adopted_at DESC, id DESC
+SELECT d.number, d.title, d.adopted_at,
+       CASE l.kind WHEN 'supersedes' THEN 'superseded' WHEN 'repeals' THEN 'repealed'
+                   ELSE 'in_force' END AS status
+FROM decisions d LEFT JOIN decision_links l ON l.target_id = d.id
+WHERE d.space_id = (SELECT id FROM spaces WHERE slug = $1)
+ORDER BY d.adopted_at DESC, d.id DESC
 LIMIT 20
 """
 

@@ -1,16 +1,18 @@
 """Build the benchmark database: a space of 60 signed members, one proposal carried through
-the real consent process (3 versions, ~150 contributions, left open in an object round) and
-a register of 100 000 decisions.
+the real consent process (3 versions, 155 contributions, left open in an object round), a
+second one with --contributions (default 1 000) the same way, and a register of --decisions
+(default 1 000 000) decisions.
 
     .venv/bin/python bench/generate.py consentir_bench
+    .venv/bin/python bench/generate.py consentir_small --decisions 20000 --contributions 200
 
 The database is created fresh on DATABASE_URL's server (default
 postgresql://postgres@127.0.0.1:5432/postgres); an existing one of that name is refused
-unless --replace is given. The people, the space, its charter and the proposal go through
-the app's own store functions (every journal event written); the 100 000 decisions and the
-adopted proposals they come from are bulk-loaded with COPY and INSERT … SELECT (no journal
-events for those). What to hit, and a session cookie, are printed and written to
-bench/out/<name>.json, which bench/run.py reads.
+unless --replace is given. The people, the space, its charter and the proposals go through
+the app's own store functions (every journal event written); the decisions and the adopted
+proposals they come from are built set-based by the database (generate_series, INSERT …
+SELECT; no journal events for those, see README). What to hit, and a session cookie, are
+printed and written to bench/out/<name>.json, which run.py, live.py and writes.py read.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import re
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -196,39 +197,6 @@ RARE = (
     "tricot",
     "ornithologie",
 )
-
-
-def _noun(rng: random.Random) -> tuple[str, str]:
-    noun, det = rng.choices(NOUNS, NOUN_WEIGHTS)[0]
-    return noun, (f"{det}{noun}" if det.endswith("'") else f"{det} {noun}")
-
-
-def decision_text(rng: random.Random) -> tuple[str, str, list[str]]:
-    """(title, driver, the body's sentences) of one made-up decision."""
-    _, phrase = _noun(rng)
-    title = f"{rng.choice(VERBS)} {phrase} {rng.choice(COMPLEMENTS)}"[:200]
-    driver = rng.choice(DRIVERS).format(a=phrase)
-    lines = []
-    for template in rng.sample(SENTENCES, rng.randint(3, 5)):
-        other = _noun(rng)[1]
-        lines.append(
-            template.format(
-                a=phrase, A=phrase[0].upper() + phrase[1:], b=other, n=rng.randrange(50, 5000, 50)
-            )
-        )
-    if rng.random() < 0.0015:  # ~150 decisions carry one of the rare words
-        lines.append(f"Un atelier de {rng.choice(RARE)} est proposé aux enfants.")
-    return title, driver, lines
-
-
-_fold = lru_cache(maxsize=None)(fold)
-
-
-def indexed_text(title: str, driver: str, sentences: list[str]) -> str:
-    """search_text(title, driver, body) where body = " ".join(sentences), built from folded
-    pieces (the texts repeat a lot; folding each of them whole would take ~20 s)."""
-    body = " ".join(_fold(s) for s in sentences)
-    return "\n".join((_fold(title), _fold(driver), body))
 
 
 # --- the database --------------------------------------------------------------------------
@@ -463,26 +431,158 @@ async def consent_process(pool: asyncpg.Pool, space: Space, users: list[User]) -
     return {"proposal_id": proposal_id, "viewer_id": viewer.user_id, "counts": counts}
 
 
+async def large_process(
+    pool: asyncpg.Pool, space: Space, users: list[User], contributions: int
+) -> dict[str, Any]:
+    """A second proposal through the same real process, with `contributions` contributions
+    (default 1 000): the proposer answers every question, 56 members react and give a
+    position in the object round of version 1, which stays open (the viewer, the last
+    member, has not answered); the rest are questions and their answers."""
+    admin = Actor(users[0].id, may_participate=True, may_facilitate=True)
+    proposer = Actor(users[2].id, may_participate=True, may_facilitate=False)
+    members = [Actor(u.id, True, False) for u in users[3:]]
+    voices = members[:56]  # every member but the viewer
+    questions = max(1, (contributions - 2 * len(voices)) // 2)
+    reactions = min(len(voices), contributions - 2 * questions)
+    positions = min(len(voices), max(0, contributions - 2 * questions - reactions))
+    counts = {"questions": 0, "answers": 0, "reactions": 0, "positions": 0, "objections": 0}
+
+    async with db.transaction(pool) as conn:
+        proposal_id = await proposals.create(
+            conn,
+            space,
+            proposer,
+            Content(
+                title="Réorganiser les permanences", driver=PROPOSAL.driver, body=PROPOSAL.body
+            ),
+        )
+
+    async def act(actor: Actor, action: rules.Action, content: Content | None = None) -> None:
+        async with db.transaction(pool) as conn:
+            await proposals.act(conn, space, proposal_id, actor, action, content)
+
+    await act(proposer, rules.Submit(frozenset()))
+    for i in range(questions):
+        text = f"Question {i + 1} : comment la permanence n° {i % 52 + 1} sera-t-elle tenue ?"
+        await act(voices[i % len(voices)], rules.AskQuestion(), Content(text=text))
+        counts["questions"] += 1
+    async with pool.acquire() as conn:
+        asked = await proposals.load(conn, space.id, proposal_id)
+    for question in asked.state.questions:
+        await act(
+            proposer,
+            rules.AnswerQuestion(question.id),
+            Content(text=f"Réponse à la question {question.id} : le planning partagé le dira."),
+        )
+        counts["answers"] += 1
+    await act(admin, rules.Advance(frozenset()))
+    for i, who in enumerate(voices[:reactions]):
+        if i % 7 == 6:
+            await act(who, rules.React(passed=True))
+        else:
+            await act(
+                who, rules.React(), Content(text=f"Réaction {i + 1} : d'accord sur le principe.")
+            )
+        counts["reactions"] += 1
+    await act(admin, rules.Advance(frozenset()))
+    for i, who in enumerate(voices[:positions]):
+        if i < 2:
+            stance, reason = Stance.OBJECTION, f"Objection {i + 1} : trop de permanences le soir."
+        elif i % 6 == 5:
+            stance, reason = Stance.CONCERN, "Attention aux bénévoles."
+        else:
+            stance, reason = Stance.CONSENT, ""
+        await act(who, rules.GivePosition(who.user_id, stance, 1, reason))
+        counts["positions"] += 1
+        counts["objections"] += stance is Stance.OBJECTION
+    counts["total"] = sum(counts[k] for k in ("questions", "answers", "reactions", "positions"))
+    return {"proposal_id": proposal_id, "counts": counts}
+
+
+# --- the register: N decisions built by the database itself (set-based) --------------------
+#
+# One INSERT … SELECT over generate_series builds every decision's texts from the vocabulary
+# above (passed as arrays, each with its folded form), so that no row crosses the wire:
+# 1 000 000 decisions in a couple of minutes. `search_text` is assembled from the folded
+# pieces, exactly as `decisions.search.search_text(title, driver, body)` would fold the whole
+# (folding is per character); rows spread over the set are checked against that function.
+# The secondary indexes of the three tables are dropped during the load and built again
+# after it (the same definitions, read from the catalogue): building a GIN index once is far
+# cheaper than maintaining it row by row.
+
 STAGING = """
-CREATE TEMP TABLE staging (
-    n           integer PRIMARY KEY,
-    proposal_id bigint,
-    proposer_id bigint NOT NULL,
-    title       text NOT NULL,
-    driver      text NOT NULL,
-    body        text NOT NULL,
-    search_text text NOT NULL,
-    adopted_at  timestamptz NOT NULL,
-    review_on   date NOT NULL,
-    year        integer NOT NULL,
-    seq         integer NOT NULL,
-    number      text NOT NULL,
-    status      text NOT NULL
+CREATE TEMP TABLE staging AS
+WITH picks AS (
+    SELECT g,
+           $2::timestamptz - random() * interval '3650 days' AS adopted_at,
+           1 + floor(random() * cardinality($4::text[]))::int AS verb,
+           width_bucket(random(), $8::float8[]) + 1 AS noun,
+           1 + floor(random() * cardinality($9::text[]))::int AS complement,
+           1 + floor(random() * cardinality($11::text[]))::int AS driver,
+           3 + floor(random() * 3)::int AS sentences,
+           floor(random() * cardinality($13::text[]))::int AS first,
+           (ARRAY[1, 5, 7, 11])[1 + floor(random() * 4)::int] AS step,
+           CASE WHEN random() < 0.0015
+                THEN 1 + floor(random() * cardinality($15::text[]))::int END AS rare,
+           random() AS status_roll,
+           $3::bigint[] AS people,
+           1 + floor(random() * cardinality($3::bigint[]))::int AS person
+    FROM generate_series(1, $1) AS g
+),
+texts AS (
+    SELECT p.*,
+           left($4[verb] || ' ' || $6[noun] || ' ' || $9[complement], 200) AS title,
+           $4_f[verb] || ' ' || $6_f[noun] || ' ' || $9_f[complement] AS title_f,
+           replace($11[driver], '{a}', $6[noun]) AS driver_text,
+           replace($11_f[driver], '{a}', $6_f[noun]) AS driver_f,
+           body.text || coalesce(' Un atelier de ' || $15[rare] || ' est proposé aux enfants.', '')
+               AS body,
+           body.folded
+               || coalesce(' un atelier de ' || $15_f[rare] || ' est propose aux enfants.', '')
+               AS body_f
+    FROM picks AS p
+    CROSS JOIN LATERAL (
+        SELECT string_agg(s.text, ' ' ORDER BY s.j) AS text,
+               string_agg(s.folded, ' ' ORDER BY s.j) AS folded
+        FROM (
+            SELECT j,
+                   replace(replace(replace(replace($13[k], '{a}', $6[p.noun]),
+                       '{A}', upper(left($6[p.noun], 1)) || substr($6[p.noun], 2)),
+                       '{b}', $6[other]), '{n}', amount::text) AS text,
+                   replace(replace(replace(replace($13_f[k], '{a}', $6_f[p.noun]),
+                       '{A}', $6_f[p.noun]), '{b}', $6_f[other]), '{n}', amount::text) AS folded
+            FROM (
+                SELECT j, 1 + (p.first + j * p.step) % cardinality($13::text[]) AS k,
+                       width_bucket(random() + 0 * p.g, $8::float8[]) + 1 AS other,
+                       50 * (1 + floor(random() * 99)::int) AS amount
+                FROM generate_series(0, p.sentences - 1) AS j
+            ) AS chosen
+        ) AS s
+    ) AS body
+),
+dated AS (
+    SELECT t.*,
+           extract(year FROM adopted_at AT TIME ZONE 'UTC')::int AS year,
+           row_number() OVER (ORDER BY adopted_at, g) AS n
+    FROM texts AS t
 )
+SELECT n, nextval(pg_get_serial_sequence('proposals', 'id')) AS proposal_id,
+       nextval(pg_get_serial_sequence('decisions', 'id')) AS decision_id,
+       people[person] AS proposer_id, title, driver_text AS driver, body,
+       title_f || E'\\n' || driver_f || E'\\n' || body_f AS search_text,
+       adopted_at,
+       ((adopted_at AT TIME ZONE 'UTC')::date + interval '6 months')::date AS review_on,
+       year, seq,
+       $16 || '-' || year || '-' || CASE WHEN seq < 1000 THEN lpad(seq::text, 3, '0')
+                                         ELSE seq::text END AS number,
+       CASE WHEN status_roll < 0.03 THEN 'repealed'
+            WHEN status_roll < 0.1 THEN 'superseded' ELSE 'in_force' END AS status
+FROM (SELECT d.*, row_number() OVER (PARTITION BY year ORDER BY adopted_at, g) AS seq
+      FROM dated AS d) AS numbered
+ORDER BY n
 """
 
 BULK = (
-    "UPDATE staging SET proposal_id = nextval(pg_get_serial_sequence('proposals', 'id'))",
     """INSERT INTO proposals
            (id, space_id, proposer_id, title, stage, version, created_at, updated_at, closed_at,
             revision)
@@ -494,70 +594,121 @@ BULK = (
            (proposal_id, number, title, driver, body, author_id, created_at)
        SELECT proposal_id, 1, title, driver, body, proposer_id, adopted_at - interval '20 days'
        FROM staging ORDER BY n""",
-    """INSERT INTO decisions (space_id, proposal_id, version, year, seq, number, title, driver,
-                              body, adopted_at, review_on, status, search_text)
-       SELECT $1, proposal_id, 1, year, seq, number, title, driver, body, adopted_at,
-              review_on, status, search_text
+    """INSERT INTO decisions (id, space_id, proposal_id, version, year, seq, number, title,
+                              driver, body, adopted_at, review_on, review_announced_on,
+                              search_text)
+       OVERRIDING SYSTEM VALUE
+       SELECT decision_id, $1, proposal_id, 1, year, seq, number, title, driver, body,
+              adopted_at, review_on, CASE WHEN review_on <= current_date THEN review_on END,
+              search_text
        FROM staging ORDER BY n""",
+    # A superseded or repealed decision is ended by a later one (its link names it), as the
+    # review of a decision does; the last decisions of the set stay in force.
+    """INSERT INTO decision_links (target_id, decision_id, space_id, kind, created_at)
+       SELECT s.decision_id, later.decision_id, $1,
+              CASE s.status WHEN 'superseded' THEN 'supersedes' ELSE 'repeals' END,
+              later.adopted_at
+       FROM staging AS s
+       JOIN staging AS later ON later.n = s.n + 1 + s.n % 97
+       WHERE s.status <> 'in_force'
+       ORDER BY s.n""",
     """INSERT INTO decision_counters (space_id, year, last_seq)
        SELECT $1, year, max(seq) FROM staging GROUP BY year
        ON CONFLICT (space_id, year) DO UPDATE
            SET last_seq = greatest(decision_counters.last_seq, excluded.last_seq)""",
 )
 
+# The indexes that back no constraint (dropped during the load, built again after it).
+SECONDARY_INDEXES = """
+SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index AS i
+WHERE i.indrelid = ANY(
+    ARRAY['decisions', 'proposals', 'proposal_versions', 'decision_links']::regclass[])
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+"""
 
-def decision_rows(count: int, people: list[int], now: datetime) -> list[tuple[Any, ...]]:
-    """`count` decisions adopted over the ten years before `now`, numbered per year."""
-    rng = random.Random(2026)
-    span = timedelta(days=3650).total_seconds()
-    moments = sorted(now - timedelta(seconds=rng.random() * span) for _ in range(count))
-    rows: list[tuple[Any, ...]] = []
-    seq_of_year: dict[int, int] = {}
-    for n, adopted_at in enumerate(moments):
-        year = adopted_at.year
-        seq = seq_of_year[year] = seq_of_year.get(year, 0) + 1
-        title, driver, sentences = decision_text(rng)
-        body = " ".join(sentences)
-        indexed = indexed_text(title, driver, sentences)
-        if n % 1000 == 0:  # the app's own function says the same
-            assert indexed == search_text(title, driver, body), (title, driver, body)
-        roll = rng.random()
-        status = "repealed" if roll < 0.03 else "superseded" if roll < 0.1 else "in_force"
-        rows.append(
-            (
-                n,
-                None,
-                rng.choice(people),
-                title,
-                driver,
-                body,
-                indexed,
-                adopted_at,
-                add_months(adopted_at.date(), 6),
-                year,
-                seq,
-                number_of(PREFIX, year, seq),
-                status,
-            )
-        )
-    return rows
+
+def _staging_sql() -> str:
+    """STAGING with the folded arrays' placeholders ($4_f …) numbered."""
+    folded = {"$4_f": "$5", "$6_f": "$7", "$9_f": "$10", "$11_f": "$12", "$13_f": "$14",
+              "$15_f": "$17"}  # fmt: skip
+    sql = STAGING
+    for name, number in folded.items():
+        sql = sql.replace(name, number)
+    return re.sub(r"(\$\d+)\[", r"(\1::text[])[", sql).replace("$16 ||", "$16::text ||")
+
+
+def vocabulary() -> list[Any]:
+    """The arrays STAGING reads, $4 … $17 (each list followed by its folded form)."""
+    phrases = [f"{det}{noun}" if det.endswith("'") else f"{det} {noun}" for noun, det in NOUNS]
+    total = sum(NOUN_WEIGHTS)
+    bounds, acc = [], 0.0
+    for weight in NOUN_WEIGHTS[:-1]:
+        acc += weight / total
+        bounds.append(acc)
+    return [
+        list(VERBS), [fold(v) for v in VERBS],  # $4, $5
+        phrases, [fold(p) for p in phrases],  # $6, $7
+        bounds,  # $8: cumulative weights (Zipf-like), for width_bucket
+        list(COMPLEMENTS), [fold(c) for c in COMPLEMENTS],  # $9, $10
+        list(DRIVERS), [fold(d) for d in DRIVERS],  # $11, $12
+        list(SENTENCES), [fold(s) for s in SENTENCES],  # $13, $14
+        list(RARE),  # $15
+        PREFIX,  # $16
+        [fold(r) for r in RARE],  # $17
+    ]  # fmt: skip
 
 
 async def register(pool: asyncpg.Pool, space: Space, users: list[User], count: int) -> float:
+    """`count` adopted decisions over the ten years before yesterday, numbered per year, with
+    the adopted proposals and versions their foreign keys need (no journal events for them:
+    the journal is not replayed by the register). Returns the seconds it took."""
     started = time.perf_counter()
-    rows = decision_rows(count, [u.id for u in users], datetime.now(UTC) - timedelta(days=1))
-    built = time.perf_counter() - started
+    now = datetime.now(UTC) - timedelta(days=1)
     async with db.transaction(pool) as conn:
-        await conn.execute(STAGING)
-        await conn.copy_records_to_table("staging", records=rows)
+        await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        await conn.execute("SET LOCAL work_mem = '256MB'")
+        await conn.execute("SELECT setseed(0.2026)")
+        indexes = await conn.fetch(SECONDARY_INDEXES)
+        for index in indexes:
+            await conn.execute(f"DROP INDEX {index['name']}")
+        await conn.execute(_staging_sql(), count, now, [u.id for u in users], *vocabulary())
+        staged = time.perf_counter()
+        await check_sample(conn, count)
+        steps = []
         for statement in BULK:
+            step = time.perf_counter()
             await conn.execute(statement, *([space.id] if "$1" in statement else []))
+            steps.append(f"{statement.split()[2]} {time.perf_counter() - step:.1f} s")
+        loaded = time.perf_counter()
+        for index in indexes:
+            await conn.execute(index["definition"])
         await conn.execute("DROP TABLE staging")
+    done = time.perf_counter()
     print(
-        f"  {count} decisions: texts built in {built:.1f} s, loaded in "
-        f"{time.perf_counter() - started - built:.1f} s"
+        f"  {count} decisions: texts built in {staged - started:.1f} s, loaded in "
+        f"{loaded - staged:.1f} s ({', '.join(steps)}), {len(indexes)} indexes built in "
+        f"{done - loaded:.1f} s"
     )
-    return built
+    return done - started
+
+
+async def check_sample(conn: Any, count: int) -> None:
+    """The folded text assembled in SQL is what the app's own function gives, on ~200 rows
+    spread over the set (and on every row carrying a rare word); numbers and review dates
+    are those of the app's functions."""
+    every = max(1, count // 200)
+    rows = await conn.fetch(
+        "SELECT title, driver, body, search_text, year, seq, number, adopted_at, review_on"
+        " FROM staging WHERE n % $1 = 0 OR body LIKE '%Un atelier de%' OR seq IN (999, 1000)",
+        every,
+    )
+    for r in rows:
+        expected = search_text(r["title"], r["driver"], r["body"])
+        assert r["search_text"] == expected, (r["search_text"], expected)
+        assert r["number"] == number_of(PREFIX, r["year"], r["seq"]), r["number"]
+        day = r["adopted_at"].astimezone(UTC).date()
+        assert r["review_on"] == add_months(day, 6), (day, r["review_on"])
 
 
 async def word_counts(pool: asyncpg.Pool, space: Space) -> dict[str, int]:
@@ -576,17 +727,27 @@ async def word_counts(pool: asyncpg.Pool, space: Space) -> dict[str, int]:
 
 
 async def build(
-    server: str, name: str, *, decisions: int, participants: int, replace: bool
+    server: str,
+    name: str,
+    *,
+    decisions: int,
+    participants: int,
+    contributions: int,
+    replace: bool,
 ) -> dict[str, Any]:
     url = await recreate(server, name, replace=replace)
     try:
-        return await fill(url, name, decisions=decisions, participants=participants)
+        return await fill(
+            url, name, decisions=decisions, participants=participants, contributions=contributions
+        )
     except BaseException:
         await drop(server, name)  # never leave a half-built database behind
         raise
 
 
-async def fill(url: str, name: str, *, decisions: int, participants: int) -> dict[str, Any]:
+async def fill(
+    url: str, name: str, *, decisions: int, participants: int, contributions: int
+) -> dict[str, Any]:
     started = time.perf_counter()
     await migrate(url)
     print(f"database {name} created and migrated")
@@ -596,7 +757,15 @@ async def fill(url: str, name: str, *, decisions: int, participants: int) -> dic
         print(f"  space /s/{space.slug}: {len(users)} members, charter signed by all")
         process = await consent_process(pool, space, users)
         print(f"  proposal {process['proposal_id']}: {process['counts']}")
-        await register(pool, space, users, decisions)
+        large: dict[str, Any] | None = None
+        if contributions:
+            step = time.perf_counter()
+            large = await large_process(pool, space, users, contributions)
+            print(
+                f"  proposal {large['proposal_id']}: {large['counts']}, through the real process"
+                f" in {time.perf_counter() - step:.0f} s"
+            )
+        seconds = await register(pool, space, users, decisions) if decisions else 0.0
         viewer = next(u for u in users if u.id == process["viewer_id"])
         async with db.transaction(pool) as conn:
             token = await accounts.start_session(conn, viewer, replaces=None, user_agent="bench")
@@ -611,6 +780,14 @@ async def fill(url: str, name: str, *, decisions: int, participants: int) -> dic
     print(f"  vacuumed and analysed; built in {time.perf_counter() - started:.0f} s")
     proposal = f"/s/{space.slug}/proposals/{process['proposal_id']}"
     register_url = f"/s/{space.slug}/decisions"
+    paths = {
+        "proposal": proposal,
+        "register": register_url,
+        "search_common": f"{register_url}?q={quote(COMMON_WORD)}",
+        "search_rare": f"{register_url}?q={quote(RARE_WORD)}",
+    }
+    if large is not None:
+        paths["proposal_large"] = f"/s/{space.slug}/proposals/{large['proposal_id']}"
     return {
         "database": name,
         "database_url": url,
@@ -625,11 +802,11 @@ async def fill(url: str, name: str, *, decisions: int, participants: int) -> dic
             "common": [COMMON_WORD, counts[COMMON_WORD]],
             "rare": [RARE_WORD, counts[RARE_WORD]],
         },
-        "paths": {
-            "proposal": proposal,
-            "register": register_url,
-            "search_common": f"{register_url}?q={quote(COMMON_WORD)}",
-            "search_rare": f"{register_url}?q={quote(RARE_WORD)}",
+        "paths": paths,
+        "large_proposal": large,
+        "seconds": {
+            "register": round(seconds, 1),
+            "total": round(time.perf_counter() - started, 1),
         },
     }
 
@@ -637,12 +814,24 @@ async def fill(url: str, name: str, *, decisions: int, participants: int) -> dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("name", help="the database to create (e.g. consentir_bench)")
-    parser.add_argument("--decisions", type=int, default=100_000)
+    parser.add_argument(
+        "--decisions", type=int, default=1_000_000, help="adopted decisions in the register"
+    )
+    parser.add_argument(
+        "--contributions",
+        type=int,
+        default=1_000,
+        help="contributions to the second proposal (0: no second proposal)",
+    )
     parser.add_argument("--participants", type=int, default=60)
     parser.add_argument("--replace", action="store_true", help="drop and rebuild it if it exists")
     parser.add_argument("--drop", action="store_true", help="only drop the database, then stop")
     args = parser.parse_args()
     check_name(args.name)
+    if not 0 <= args.decisions <= 5_000_000:
+        raise SystemExit("generate.py: --decisions 0–5000000")
+    if args.contributions and not 120 <= args.contributions <= 5_000:
+        raise SystemExit("generate.py: --contributions 0, or 120–5000")
     if args.participants < 58:
         raise SystemExit("generate.py: the proposal's process needs at least 58 participants")
     server = os.environ.get("DATABASE_URL") or DEFAULT_SERVER
@@ -656,6 +845,7 @@ def main() -> int:
             args.name,
             decisions=args.decisions,
             participants=args.participants,
+            contributions=args.contributions,
             replace=args.replace,
         )
     )

@@ -34,12 +34,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import hashlib
 import json
 import math
+import re
 import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +53,18 @@ import psutil  # type: ignore[import-untyped]
 
 from consentir import db
 from consentir.accounts import store as accounts
-from run import OUT, SECRET, VENV_BIN, cpu_seconds, free_port, start, stop, tree, wait_for_health
+from run import (
+    OUT,
+    SECRET,
+    VENV_BIN,
+    cpu_seconds,
+    free_port,
+    postgres_processes,
+    start,
+    stop,
+    tree,
+    wait_for_health,
+)
 
 HOST = "127.0.0.1"
 TOKEN_NAME = "bench-live"
@@ -103,6 +118,8 @@ class Stream:
     local_port: int = 0  # this end's port, to find the connection in the server's list
     error: str | None = None
     ended: bool = False
+    # Called with (event id, event name) for each event, as a page's htmx trigger would be.
+    on_event: Callable[[int, bytes], None] | None = None
 
     @property
     def last_id(self) -> int:
@@ -129,13 +146,19 @@ def take_messages(stream: Stream, buffer: bytes, now: float) -> bytes:
         if end < 0:
             return buffer
         message, buffer = buffer[:end], buffer[end + 2 :]
+        event_id, name = 0, b"message"
         for line in message.split(b"\n"):
             if line.startswith(b"id:"):
-                stream.arrivals.append((int(line[3:]), now))
+                event_id = int(line[3:])
+                stream.arrivals.append((event_id, now))
+            elif line.startswith(b"event:"):
+                name = line[6:].strip()
             elif line == b": keep-alive":
                 stream.keepalives += 1
             elif line == b": connected":
                 stream.connected.set()
+        if event_id and stream.on_event is not None:
+            stream.on_event(event_id, name)
 
 
 async def read_stream(
@@ -568,6 +591,290 @@ def summarise_delivery(streams: list[Stream], expected: dict[int, float]) -> dic
     }
 
 
+# --- scenario "fragments": a live event on a proposal open on N pages ------------------------
+#
+# Each page is what a browser holding the proposal page does: one SSE stream on the space
+# (`/live/s/<slug>`), and, when an event named `proposal-<id>` arrives, a GET of the round's
+# fragment (`<proposal>/round`, as htmx sends it: `HX-Request`, the session cookie, and
+# `If-None-Match` when the server gave the fragment an ETag). One position is committed at a
+# time through the JSON API; for each page, the time from that commit (the journal row's
+# `created_at`, taken just before the commit) until the page has received a fragment showing
+# the new round state (its body equals the reference fetched once everything is quiet, and
+# differs from the one before the event). A 304 after the change, or a stale body, counts
+# as not updated.
+
+FRAGMENT_TIMEOUT = 30.0  # seconds for every page to be updated after an event
+FETCH_CONCURRENCY_AT_START = 50
+# Per-request parts of a fragment that are not the round's state (a form's token).
+VOLATILE = re.compile(rb'(name="(?:_csrf_token|csrf_token|_key|key)" value=")[^"]*"')
+
+
+@dataclass
+class Fetch:
+    started: float
+    ended: float
+    status: int
+    digest: str
+    trigger: int  # the event id that made the page fetch
+
+
+@dataclass(eq=False)
+class Page:
+    stream: Stream
+    etag: str | None = None
+    fetches: list[Fetch] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+async def http_get(
+    port: int, path: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    """One GET on its own connection (`connection: close`), HTTP/1.1 written by hand:
+    light enough for 500 at once in one process."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        lines = [f"GET {path} HTTP/1.1", f"host: {HOST}:{port}", "connection: close"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        raw = await reader.read()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    found = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        found[name.strip().lower()] = value.strip()
+    if "chunked" in found.get("transfer-encoding", ""):
+        body = dechunk(body)
+    return status, found, body
+
+
+def dechunk(data: bytes) -> bytes:
+    out, at = bytearray(), 0
+    while True:
+        end = data.index(b"\r\n", at)
+        size = int(data[at:end].split(b";", 1)[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += data[end + 2 : end + 2 + size]
+        at = end + 2 + size + 2
+
+
+def digest(body: bytes) -> str:
+    return hashlib.sha1(VOLATILE.sub(rb"\1\"", body)).hexdigest()
+
+
+async def fetch_fragment(page: Page, port: int, path: str, cookie: str, trigger: int) -> None:
+    headers = {"cookie": cookie, "hx-request": "true", "hx-current-url": path}
+    if page.etag:
+        headers["if-none-match"] = page.etag
+    started = time.time()
+    try:
+        status, found, body = await http_get(port, path, headers)
+    except (OSError, ValueError, IndexError) as error:
+        page.fetches.append(Fetch(started, time.time(), 0, repr(error), trigger))
+        return
+    page.etag = found.get("etag", page.etag)
+    page.fetches.append(Fetch(started, time.time(), status, digest(body), trigger))
+
+
+async def fragments(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    server: subprocess.Popen[bytes],
+    port: int,
+    posters: list[Poster],
+) -> dict[str, Any]:
+    slug, proposal_id = info["slug"], info["proposal_id"]
+    cookie = info["session_cookie"]
+    fragment = f"/s/{slug}/proposals/{proposal_id}/round"
+    wanted = f"proposal-{proposal_id}".encode()
+    step_url = f"/api/v1/spaces/{slug}/proposals/{proposal_id}/steps/position"
+    base = f"http://{HOST}:{port}"
+    pages: list[Page] = []
+
+    def on_event(page: Page, event_id: int, name: bytes) -> None:
+        if name == wanted:
+            task = asyncio.create_task(fetch_fragment(page, port, fragment, cookie, event_id))
+            page.tasks.add(task)
+            task.add_done_callback(page.tasks.discard)
+
+    for n in range(args.streams):
+        page = Page(Stream(n))
+        page.stream.on_event = functools.partial(on_event, page)
+        pages.append(page)
+    request = request_bytes(f"/live/s/{slug}", port, cookie)
+    results: dict[str, Any] = {"pages": args.streams, "events": []}
+    pooled: list[float] = []
+    pool = await db.create_pool(info["database_url"], min_size=1, max_size=2)
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        try:
+            first = await client.get(
+                f"/api/v1/spaces/{slug}/proposals/{proposal_id}",
+                headers={"authorization": f"Bearer {posters[0].token}"},
+            )
+            if first.status_code != 200:
+                raise SystemExit(f"live.py: the proposal's API answered {first.status_code}")
+            version = int(first.json()["version"])
+            tasks, open_seconds = await open_streams([p.stream for p in pages], port, request)
+            print(f"  {len(pages)} pages: streams open in {open_seconds:.1f} s")
+            # Each page has its fragment (and its ETag, if any) as it was loaded.
+            limit = asyncio.Semaphore(FETCH_CONCURRENCY_AT_START)
+
+            async def initial(page: Page) -> None:
+                async with limit:
+                    await fetch_fragment(page, port, fragment, cookie, 0)
+
+            await asyncio.gather(*(initial(p) for p in pages))
+            bad = [p.fetches[-1].status for p in pages if p.fetches[-1].status != 200]
+            if bad:
+                raise SystemExit(f"live.py: the fragment answered {sorted(set(bad))}")
+            workers = tree(server.pid)
+            for k in range(args.events):
+                await asyncio.sleep(args.pause)
+                poster = posters[k % len(posters)]
+                stance = "concern" if poster.stance == "consent" else "consent"
+                before = {p.fetches[-1].digest for p in pages}
+                async with pool.acquire() as conn:
+                    last_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM journal"))
+                cpu_before = cpu_seconds(workers)
+                pg_before = cpu_seconds(postgres_processes())
+                answer = await give_position(client, step_url, poster, stance, version)
+                if answer.status_code != 200:
+                    raise SystemExit(f"live.py: position answered {answer.status_code}")
+                poster.stance = stance
+                async with pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT id, created_at FROM journal WHERE id > $1"
+                        " AND space_id = (SELECT id FROM spaces WHERE slug = $2) ORDER BY id",
+                        last_id,
+                        slug,
+                    )
+                committed = rows[-1]["created_at"].timestamp()
+                event_ids = {int(r["id"]) for r in rows}
+                deadline = time.monotonic() + FRAGMENT_TIMEOUT
+                while time.monotonic() < deadline:
+                    done = all(
+                        any(f.trigger in event_ids for f in p.fetches) and not p.tasks
+                        for p in pages
+                    )
+                    if done:
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)  # anything late, then the state at rest
+                cpu_after = cpu_seconds(workers)
+                pg_after = cpu_seconds(postgres_processes())
+                _, _, body = await http_get(
+                    port, fragment, {"cookie": cookie, "hx-request": "true"}
+                )
+                reference = digest(body)
+                latencies: list[float] = []
+                statuses: dict[str, int] = {}
+                stale = missing = 0
+                for p in pages:
+                    mine = [f for f in p.fetches if f.trigger in event_ids]
+                    for f in mine:
+                        statuses[str(f.status)] = statuses.get(str(f.status), 0) + 1
+                    fresh = [f for f in mine if f.status == 200 and f.digest == reference]
+                    if fresh:
+                        latencies.append((min(f.ended for f in fresh) - committed) * 1000)
+                    elif mine:
+                        stale += 1
+                    else:
+                        missing += 1
+                latencies.sort()
+                pooled.extend(latencies)
+                server_cpu = sum(cpu_after[q] - cpu_before.get(q, 0.0) for q in cpu_after)
+                pg_cpu = sum(pg_after[q] - pg_before.get(q, 0.0) for q in pg_after)
+                event: dict[str, Any] = {
+                    "journal_events": len(event_ids),
+                    "state_changed": reference not in before,
+                    "updated": len(latencies),
+                    "stale": stale,
+                    "no_fetch": missing,
+                    "fetch_statuses": statuses,
+                    "ms_from_commit": {
+                        "p50": percentile(latencies, 50),
+                        "p99": percentile(latencies, 99),
+                        "max": percentile(latencies, 100),
+                    },
+                    "app_cpu_ms": round(server_cpu * 1000, 1),
+                    "postgres_cpu_ms": round(pg_cpu * 1000, 1),
+                }
+                results["events"].append(event)
+                print(
+                    f"  event {k + 1}: {event['updated']}/{len(pages)} pages updated, "
+                    f"p50 {event['ms_from_commit']['p50']:.0f} ms, "
+                    f"p99 {event['ms_from_commit']['p99']:.0f} ms, app CPU "
+                    f"{event['app_cpu_ms']:.0f} ms, statuses {statuses}"
+                )
+            await close_streams(tasks)
+        finally:
+            await pool.close()
+    every = results["events"]
+    pooled.sort()
+    results["summary"] = {
+        "events": len(every),
+        "updated": sum(e["updated"] for e in every),
+        "expected": len(every) * len(pages),
+        "stale": sum(e["stale"] for e in every),
+        "no_fetch": sum(e["no_fetch"] for e in every),
+        "ms_from_commit": {
+            "p50": percentile(pooled, 50),
+            "p99": percentile(pooled, 99),
+            "max": percentile(pooled, 100),
+        },
+        "app_cpu_ms_per_event": round(sum(e["app_cpu_ms"] for e in every) / max(1, len(every)), 1),
+        "postgres_cpu_ms_per_event": round(
+            sum(e["postgres_cpu_ms"] for e in every) / max(1, len(every)), 1
+        ),
+    }
+    return results
+
+
+def report_fragments(
+    args: argparse.Namespace, info: dict[str, Any], results: dict[str, Any], stamp: str, busy: float
+) -> int:
+    s = results["summary"]
+    ms = s["ms_from_commit"]
+    print()
+    print(
+        "| pages | events | pages updated | stale | no fetch | p50 ms | p99 ms | max ms "
+        "| app CPU ms/event | PostgreSQL CPU ms/event |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {results['pages']} | {s['events']} | {s['updated']}/{s['expected']} | {s['stale']} "
+        f"| {s['no_fetch']} | {ms['p50']:.0f} | {ms['p99']:.0f} | {ms['max']:.0f} "
+        f"| {s['app_cpu_ms_per_event']:.0f} | {s['postgres_cpu_ms_per_event']:.0f} |"
+    )
+    checks = [
+        ("every page updated", s["updated"] == s["expected"], f"{s['updated']}/{s['expected']}"),
+        ("p99 ≤ 1 s from commit", ms["p99"] <= 1000, f"{ms['p99']:.0f} ms"),
+    ]
+    print()
+    for label, ok, value in checks:
+        print(f"  {'MET   ' if ok else 'MISSED'} {label}: {value}")
+    target = OUT / f"live-fragments-{stamp}.json"
+    report = {
+        "when": stamp,
+        "scenario": "fragments",
+        "machine": {"cpus": psutil.cpu_count(), "busy_cores_before": round(busy, 2)},
+        "settings": {"pages": args.streams, "events": args.events, "pause": args.pause,
+                     "workers": args.workers},
+        "database": {k: info[k] for k in ("database", "slug", "proposal_id")},
+        "results": results,
+        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
+    }  # fmt: skip
+    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {target}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
 def verdicts(results: dict[str, Any], streams: int) -> list[tuple[str, bool, str]]:
     delivery, memory = results["delivery"], results["memory"]
     p99 = delivery["latency_ms"]["p99"]
@@ -628,7 +935,22 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10, help="positions posted per second")
     parser.add_argument("--posters", type=int, default=4, help="participants posting in turn")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--scenario",
+        choices=("stream", "fragments"),
+        default="stream",
+        help="stream: events on N streams at --rate (default); fragments: a live event on a "
+        "proposal open on --streams pages, each re-fetching the round's fragment",
+    )
+    parser.add_argument(
+        "--events", type=int, default=5, help="fragments: positions committed, one at a time"
+    )
+    parser.add_argument(
+        "--pause", type=float, default=2.0, help="fragments: seconds of quiet before each event"
+    )
     args = parser.parse_args()
+    if not (1 <= args.events <= 100 and 0 <= args.pause <= 60):
+        raise SystemExit("live.py: --events 1–100, --pause 0–60")
     if not (1 <= args.streams <= 10_000 and 0 < args.seconds <= 300 and 0 < args.rate <= 200):
         raise SystemExit("live.py: --streams 1–10000, --seconds up to 300, --rate up to 200")
     if not 1 <= args.posters <= 10:
@@ -662,7 +984,10 @@ def main() -> int:
             OUT / "live-serve.log",
         )
         wait_for_health(f"http://{HOST}:{port}", server, "consentir serve")
-        results = asyncio.run(measure(args, info, server, port, posters))
+        if args.scenario == "fragments":
+            results = asyncio.run(fragments(args, info, server, port, posters))
+        else:
+            results = asyncio.run(measure(args, info, server, port, posters))
     except KeyboardInterrupt:
         results = None
     finally:
@@ -676,6 +1001,8 @@ def main() -> int:
     if results is None:
         print("live.py: interrupted; the server is stopped, the API tokens revoked")
         return 130
+    if args.scenario == "fragments":
+        return report_fragments(args, info, results, stamp, busy)
 
     print()
     print(table(results))
