@@ -45,6 +45,7 @@ from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
 from consentir.web import boundary, idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
+from consentir.web.fragments import Fragment, digest
 from consentir.web.i18n import aware, domain_message, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
@@ -679,23 +680,83 @@ async def proposal_context(
     election = await _election(conn, state, proposal_id, me)
     choice = await choice_view.choice_context(conn, state, proposal_id, me.id)
     steps = rules.ELECTION_STEPS if election else rules.CHOICE_STEPS if choice else rules.STEPS
+    base = f"/s/{here.space.slug}/proposals/{proposal_id}"
+    objections = found.visible_objections(here.space.hide_positions, actor)
+    fragments = _fragments(loaded.head, state, found, base, hidden=hidden, can=can,
+                           objections=objections, viewer=me.id, choice=choice)  # fmt: skip
     return dict(
         **{**labels.CONTEXT, **(labels.CHOICE_CONTEXT if choice else {})}, new_key=_new_key,
         election=election, choice=choice, steps=steps,
-        base=f"/s/{here.space.slug}/proposals/{proposal_id}",
+        base=base, fragments=fragments,
         proposal=loaded.head, state=state, detail=found, current=current,
         current_html=render_markdown(current["body"]),
         driver_html=render_markdown(current["driver"]),
         open_round=open_round, hidden=hidden, mine=mine, mine_recorded_by=mine_recorded_by,
         can=can, actor=actor, available=mine_now, main_step=main_step, waiting=waiting,
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
-        objections=found.visible_objections(here.space.hide_positions, actor),
+        objections=objections,
         words=labels.words(),
         role_change=current["role"] and await _role_change(conn, here.space.id, proposal_id,
                                                            current["role"]),
         revocation=await revoking.under_revocation(conn, here.space.id, proposal_id)
         if loaded.head.kind == "revocation" else None,
     )  # fmt: skip
+
+
+def _fragments(
+    head: store.Head,
+    state: rules.Proposal,
+    found: store.Detail,
+    base: str,
+    *,
+    hidden: bool,
+    can: dict[str, bool],
+    objections: list[dict[str, Any]],
+    viewer: int,
+    choice: dict[str, Any] | None,
+) -> dict[str, Fragment]:
+    """The proposal page's shared parts (web/fragments.py): the open round, the questions,
+    the objections, the versions and past rounds. Each is keyed on the revision read now,
+    the viewer's visibility class and a digest of the data it shows (names included: a
+    renamed person changes no revision); the language is added by `shared`. A part holding
+    a form of this viewer's (an answer, a judgement, their own objection) has no key: it is
+    rendered with the page, every time. The viewer's identity is in no context below."""
+    common = {**labels.CONTEXT, "words": labels.words(), "base": base}
+    at = (head.id, head.revision, base)
+    answered = sorted(state.round.answered) if state.round is not None else []
+    round_ = Fragment(
+        "proposals/_round.html",
+        (*at, hidden, digest(found.open_round, answered)),
+        {**common, "open_round": found.open_round, "hidden": hidden,
+         "state": {"round": {"answered": answered} if state.round is not None else None}},
+    )  # fmt: skip
+    letters = {s.id: s.letter for s in choice["named"].values()} if choice else None
+    own_form = can["answer"] and any(not q["answer"] for q in found.questions)
+    questions = Fragment(
+        "proposals/_questions.html",
+        None if own_form else (*at, digest(found.questions, letters)),
+        {**common, "detail": {"questions": found.questions}, "can": {"answer": False},
+         "values": {}, "choice": {"named": choice["named"]} if choice else None},
+    )  # fmt: skip
+    open_ = head.stage not in ("adopted", "withdrawn", "rejected")
+    own_form = len(objections) != len(found.objections) or any(
+        (o["status"] == "raised" and can["judge"])
+        or (o["objector_id"] == viewer and o["status"] in ("raised", "valid") and open_)
+        for o in objections
+    )
+    objections_ = Fragment(
+        "proposals/_objections.html",
+        None if own_form else (*at, head.stage, digest(objections)),
+        {**common, "objections": objections, "can": {"judge": False}, "values": {},
+         "actor": {"user_id": 0}, "proposal": {"stage": head.stage}},
+    )  # fmt: skip
+    history = Fragment(
+        "proposals/_history.html",
+        (*at, digest(found.versions, found.rounds)),
+        {**common, "detail": {"versions": found.versions, "rounds": found.rounds}},
+    )  # fmt: skip
+    return {"round": round_, "questions": questions, "objections": objections_,
+            "history": history}  # fmt: skip
 
 
 async def _election(

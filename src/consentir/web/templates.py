@@ -28,6 +28,7 @@ from markupsafe import Markup
 from consentir.logs import request_id
 from consentir.resources import resource_dir
 from consentir.web import i18n
+from consentir.web.fragments import FragmentCache, shared
 
 STATIC_PREFIX = "/static"
 
@@ -67,6 +68,10 @@ def environment(*, auto_reload: bool = False) -> Environment:
         current_locale=i18n.current_locale.get,
         request_id=request_id.get,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        # Shared fragments of pages, rendered once per key (web/fragments.py); one cache
+        # per environment, i.e. per app and worker.
+        shared=shared,
+        fragment_cache=FragmentCache(),
     )
     env.filters.update(
         when=i18n.format_when,
