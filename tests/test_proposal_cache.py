@@ -21,6 +21,7 @@ from consentir.config import Settings
 from consentir.mandates import store as mandates
 from consentir.spaces.store import Space
 from consentir.web.fragments import FragmentCache
+from tests.causes_setup import draft_scenario, open_choice, planned_cause
 from tests.scenario import Scenario
 from tests.test_elections_web import PRESIDENCY, describe
 from tests.web import Client, act_as, csrf_token, post_form, post_step
@@ -263,4 +264,29 @@ async def test_an_election_nomination_and_reveal_every_viewer(
     act_as(client, world, "member")
     page = (await client.get(url)).text
     assert 'data-mark="revealed"' in page and "Plutôt elle." in page
+    assert hits > 0
+
+
+async def test_a_scenario_choice_in_its_own_words_every_viewer(
+    two_apps: tuple[Client, Litestar, Client, Litestar],
+    world: Scenario,
+    pool: asyncpg.Pool,
+    alpha: Space,
+) -> None:
+    """A choice names its rounds as a choice does ("Tour des préférences"), cached or not."""
+    client, app, other, other_app = two_apps
+    cause_id, criterion_id = await planned_cause(pool, alpha, world)
+    first = await draft_scenario(pool, alpha, world, cause_id, criterion_id, "Piste")
+    await draft_scenario(pool, alpha, world, cause_id, criterion_id, "Zone")
+    proposal_id = await open_choice(pool, alpha, world, cause_id)
+    url = f"/s/alpha/proposals/{proposal_id}"
+    hits = await check_every_viewer(client, app, world, url)
+    await step(client, world, "facilitator", url, "advance")
+    hits += await check_every_viewer(client, app, world, url)
+    await step(client, world, "member", url, "nominate", nominee=str(first), reason="Sûre.")
+    hits += await check_every_viewer(client, app, world, url)
+    hits += await check_every_viewer(other, other_app, world, url)
+    act_as(client, world, "member")
+    page = (await client.get(url)).text
+    assert "Tour des préférences" in page and "Tour des nominations" not in page
     assert hits > 0

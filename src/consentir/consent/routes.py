@@ -682,8 +682,10 @@ async def proposal_context(
     steps = rules.ELECTION_STEPS if election else rules.CHOICE_STEPS if choice else rules.STEPS
     base = f"/s/{here.space.slug}/proposals/{proposal_id}"
     objections = found.visible_objections(here.space.hide_positions, actor)
+    words = labels.words()
     fragments = _fragments(loaded.head, state, found, base, hidden=hidden, can=can,
-                           objections=objections, viewer=me.id, choice=choice)  # fmt: skip
+                           objections=objections, viewer=me.id, choice=choice,
+                           words=words)  # fmt: skip
     return dict(
         **{**labels.CONTEXT, **(labels.CHOICE_CONTEXT if choice else {})}, new_key=_new_key,
         election=election, choice=choice, steps=steps,
@@ -695,7 +697,7 @@ async def proposal_context(
         can=can, actor=actor, available=mine_now, main_step=main_step, waiting=waiting,
         error=error, error_message=message, failed_verb=failed_verb, values=values or {},
         objections=objections,
-        words=labels.words(),
+        words=words,
         role_change=current["role"] and await _role_change(conn, here.space.id, proposal_id,
                                                            current["role"]),
         revocation=await revoking.under_revocation(conn, here.space.id, proposal_id)
@@ -714,6 +716,7 @@ def _fragments(
     objections: list[dict[str, Any]],
     viewer: int,
     choice: dict[str, Any] | None,
+    words: dict[str, str],
 ) -> dict[str, Fragment]:
     """The proposal page's shared parts (web/fragments.py): the open round, the questions,
     the objections, the versions and past rounds. Each is keyed on the revision read now,
@@ -721,7 +724,9 @@ def _fragments(
     renamed person changes no revision); the language is added by `shared`. A part holding
     a form of this viewer's (an answer, a judgement, their own objection) has no key: it is
     rendered with the page, every time. The viewer's identity is in no context below."""
-    common = {**labels.CONTEXT, "words": labels.words(), "base": base}
+    # A scenario choice names its stages and rounds in its own words (as the page does).
+    names = {**labels.CONTEXT, **(labels.CHOICE_CONTEXT if choice else {})}
+    common = {**names, "words": words, "base": base}
     at = (head.id, head.revision, base)
     answered = sorted(state.round.answered) if state.round is not None else []
     round_ = Fragment(
@@ -750,9 +755,13 @@ def _fragments(
         {**common, "objections": objections, "can": {"judge": False}, "values": {},
          "actor": {"user_id": 0}, "proposal": {"stage": head.stage}},
     )  # fmt: skip
+    # What the list of versions shows of each (not its text: hashing every version's body on
+    # every view would cost more than it saves).
+    shown = [(v["number"], v["title"], v["author"], v["created_at"], v["note"])
+             for v in found.versions]  # fmt: skip
     history = Fragment(
         "proposals/_history.html",
-        (*at, digest(found.versions, found.rounds)),
+        (*at, digest(shown, found.rounds)),
         {**common, "detail": {"versions": found.versions, "rounds": found.rounds}},
     )  # fmt: skip
     return {"round": round_, "questions": questions, "objections": objections_,
