@@ -493,6 +493,31 @@ async def test_published_minutes_keep_what_stood_at_the_close(
     assert later not in page
 
 
+async def test_a_draft_on_the_agenda_stays_a_draft_in_the_minutes_after_the_close(
+    client_world: tuple[Client, Scenario], pool: asyncpg.Pool, alpha: Space
+) -> None:
+    """A proposal whose stage never changed before the close stood at its first stage: its
+    submission afterwards changes nothing in the minutes (no journal entry names a stage
+    before the close; the stage now must not be read instead)."""
+    client, world = client_world
+    async with db.transaction(pool) as conn:
+        await conn.execute(
+            "INSERT INTO agenda_items (meeting_id, position, kind, title, proposal_id)"
+            " SELECT $1, coalesce(max(position), 0) + 1, 'proposal', 'Le brouillon', $2"
+            " FROM agenda_items WHERE meeting_id = $1",
+            world.meeting_id, world.draft_id,
+        )  # fmt: skip
+    act_as(client, world, "facilitator")
+    assert (await post_form(client, meeting_url(world, "open"))).status_code == 303
+    assert (
+        await post_form(client, meeting_url(world, "close"), {"confirm": "yes"})
+    ).status_code == 303
+    before = (await client.get(meeting_url(world, "minutes.md"))).text
+    assert "à l'étape « Brouillon »" in before
+    await act(pool, alpha, world.draft_id, person(world, "member"), rules.Submit(frozenset()))
+    assert (await client.get(meeting_url(world, "minutes.md"))).text == before
+
+
 async def test_an_objection_not_judged_stays_out_while_positions_are_hidden(
     client_world: tuple[Client, Scenario], pool: asyncpg.Pool
 ) -> None:

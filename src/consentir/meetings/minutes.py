@@ -146,15 +146,17 @@ def _clock(moment: datetime) -> str:
 # one statement whatever the agenda's length: its stage (the journal records each change),
 # its decision if adopted by then, whom an election elected or which scenario a choice chose,
 # and its objections with their status then (the journal records each change of status; the
-# version that integrated one is `answered_in`). An objection not judged yet stays out while
-# the space hides positions in an open objection round, as on the proposal's page.
+# version that integrated one is `answered_in`). A stage never changed by then is the one a
+# proposal is created at (draft). An objection not judged yet at the cutoff stays out if an
+# objection round was open then in a space that hides positions: the record is read by all,
+# so it keeps the secret the round kept (stricter than the page, where facilitators see it).
 _OUTCOMES = """
 SELECT p.id, p.kind, p.closed_reason,
        CASE WHEN $3::timestamptz IS NULL THEN p.stage ELSE coalesce(
            (SELECT j.data ->> 'stage' FROM journal j
              WHERE j.subject_type = 'proposal' AND j.subject_id = p.id
                AND j.data ? 'stage' AND j.created_at <= $3
-             ORDER BY j.id DESC LIMIT 1), p.stage) END AS stage,
+             ORDER BY j.id DESC LIMIT 1), 'draft') END AS stage,
        d.number AS decision, d.body AS adopted_text,
        (SELECT u.name FROM proposal_versions v JOIN users u ON u.id = v.nominee_id
          WHERE v.proposal_id = p.id AND v.number = d.version) AS elected,
@@ -176,9 +178,11 @@ SELECT p.id, p.kind, p.closed_reason,
                                      ORDER BY j.id DESC LIMIT 1), 'raised') END AS status) st
                  WHERE o.proposal_id = p.id
                    AND ($3::timestamptz IS NULL OR o.created_at <= $3)
-                   AND NOT (o.status = 'raised' AND sp.hide_positions AND EXISTS (
-                       SELECT 1 FROM rounds r WHERE r.proposal_id = p.id
-                          AND r.closed_at IS NULL AND r.kind = 'object'))), '[]') AS objections
+                   AND NOT (st.status = 'raised' AND sp.hide_positions AND EXISTS (
+                       SELECT 1 FROM rounds r WHERE r.proposal_id = p.id AND r.kind = 'object'
+                          AND r.opened_at <= coalesce($3, now())
+                          AND (r.closed_at IS NULL OR r.closed_at > coalesce($3, now())))
+                 )), '[]') AS objections
 FROM proposals p
 JOIN spaces sp ON sp.id = p.space_id
 LEFT JOIN decisions d ON d.proposal_id = p.id
@@ -231,13 +235,13 @@ async def build(conn: Connection, space_id: int, meeting: Meeting) -> Minutes:
     closed = meeting.closed_at is not None
     outcomes = []
     for item in await minutes_items(conn, meeting):
-        row = proposals.get(item.proposal_id) if item.proposal_id is not None else None
-        if row is None:  # an information item
+        if item.proposal_id is None:  # an information item
             outcomes.append(ItemOutcome(
                 item.position, item.kind, item.title, item.proposal_id, None, None, None,
                 [Said(INFORMATION)], None, [], item.events, _on_behalf(meeting, item.events),
             ))  # fmt: skip
             continue
+        row = proposals[item.proposal_id]  # the agenda holds the space's proposals only
         objections = [
             ObjectionRecord(objection_said(o), o["status"], o["reason"], o["judgement"])
             for o in row["objections"]
