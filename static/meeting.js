@@ -23,7 +23,12 @@
   // for on the document: the buttons are replaced each time the live part is fetched again.
   var busy = false;
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || event.defaultPrevented) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey || event.repeat ||
+        event.defaultPrevented) {
+      return;
+    }
+    // While "are you sure?" is asked, a key must not act on the screen behind the question.
+    if (document.getElementById("confirm")) {
       return;
     }
     var target = event.target;

@@ -144,6 +144,12 @@ async def test_the_agenda_changes_until_its_items_are_taken_up(
 ) -> None:
     client, world = client_world
     act_as(client, world, "facilitator")
+    empty = await console(client, world, "add", title="  ")
+    assert empty.status_code == 422
+    assert re.search(r'<details[^>]*id="console-agenda-edit"[^>]*\bopen\b', empty.text)
+    assert (
+        'aria-describedby="add-error-title"' in empty.text and 'id="add-error-title"' in empty.text
+    )
     added = await console(client, world, "add", title="Fête de quartier")
     assert added.status_code == 303
     refused = await console(client, world, "add", proposal=world.draft_id)  # a draft
@@ -324,6 +330,8 @@ async def test_attendance_is_recorded_at_once(
     short = await console(client, world, "attendance", revision=revision, **uneven)
     assert short.status_code == 422 and "une présence pour chaque personne" in short.text
     assert 'id="attendance-error"' in short.text
+    # The fold holding the list opens on the mistake (seen without JavaScript too).
+    assert re.search(r'<details[^>]*id="console-attendance"[^>]*\bopen\b', short.text)
     odd = {"people": changed["people"], "presences": ["absent", "asleep"]}
     assert (await console(client, world, "attendance", **odd)).status_code == 422
     act_as(client, world, "target")
@@ -379,7 +387,7 @@ async def test_timers_are_set_in_minutes_and_seconds(
                              seconds=0)  # fmt: skip
     assert too_long.status_code == 422
     assert "Indiquez une durée entre 5\xa0secondes et 60\xa0minutes." in too_long.text
-    assert re.search(r'<p class="error" id="timer-speaker-error" role="alert">', too_long.text)
+    assert re.search(r'<p class="error" id="timer-speaker-error">', too_long.text)
     assert re.search(r'id="minutes-speaker"[^>]*value="61"[^>]*\s+aria-invalid="true"\s+'
                      r'aria-describedby="timer-speaker-error"', too_long.text)  # fmt: skip
     assert 'id="timer-round-error"' not in too_long.text

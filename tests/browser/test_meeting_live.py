@@ -141,9 +141,14 @@ async def test_a_meeting_runs_live_on_three_screens(
     await console.keyboard.press("p")
     await expect(speaker_time).to_contain_text("en pause", timeout=LIVE)
     await expect(console.locator("#timer-speaker-toggle")).to_have_text(re.compile("^Démarrer"))
+    # In a field, the key is typed, not acted on: no request leaves the console at all (the
+    # click a shortcut makes sends one at once).
+    posted: list[str] = []
+    console.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     await console.get_by_label("En commençant par").focus()
     await console.keyboard.press("p")
-    await console.wait_for_timeout(300)
+    await console.wait_for_timeout(500)
+    assert posted == []
     await expect(console.locator("#timer-speaker-toggle")).to_have_text(re.compile("^Démarrer"))
     await console.locator("#timer-speaker-toggle").focus()
     await console.keyboard.press("p")
