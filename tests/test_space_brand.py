@@ -426,3 +426,19 @@ async def test_the_look_set_in_a_browser_shows_on_the_space_s_pages(
     )
     assert link_colour == "rgb(122, 31, 92)", "the space's colour replaces the site's"
     await shoot(page, shots, "space-with-its-look")
+
+
+async def test_a_broken_form_or_a_body_far_larger_than_a_logo_is_refused(
+    scenario_client: Client, world: Scenario, database_url: str
+) -> None:
+    """A form without its version (not sent by the page) is a broken form (422), not a
+    "changed meanwhile" (409); a body far beyond a logo's size is refused before it is read
+    into memory (413)."""
+    act_as(scenario_client, world, "admin")
+    broken = await send_appearance(scenario_client, colour="#7a1f5c", version="not-a-number")
+    assert broken.status_code == 422
+    huge = await send_appearance(
+        scenario_client, logo=("huge.png", png() + b"\x00" * (600 * 1024), "image/png")
+    )
+    assert huge.status_code == 413
+    assert await journal(database_url, "space.brand_updated") == []

@@ -163,6 +163,11 @@ def theme_css(colour: str | None) -> str:
     return "".join(lines)
 
 
+def logo_version(digest: str) -> str:
+    """The version in a logo's address (`/s/<slug>/logo?v=`), from its bytes' digest."""
+    return digest[:16]
+
+
 def theme_version(colour: str | None) -> str:
     """Names one state of the stylesheet, for its address (`?v=`) and its ETag."""
     return hashlib.sha256(f"{THEME_REVISION}|{colour or ''}".encode()).hexdigest()[:16]

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -29,7 +30,7 @@ from consentir.spaces.routes import space_page
 from consentir.spaces.rules import Action, require
 from consentir.spaces.store import Brand, SpaceView
 from consentir.web import boundary
-from consentir.web.forms import FormInvalid, field_error
+from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.i18n import domain_message, format_number
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -38,11 +39,19 @@ FOREVER = "private, max-age=31536000, immutable"  # a versioned address never ch
 CHECK = "private, no-cache"  # an address without its current version: ask each time
 
 
-def _text(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    if isinstance(value, list):
-        value = value[-1] if value else ""
-    return value if isinstance(value, str) else ""
+COLOUR_FIELDS = ("accent_colour", "accent_colour_was", "accent_picker", "accent_picker_was")
+
+
+class AppearanceForm(msgspec.Struct, kw_only=True):
+    """The appearance form's fields besides the file (what each input showed, `…_was`, tells
+    which of the two colour inputs the person moved)."""
+
+    version: boundary.Int32
+    accent_colour: Annotated[boundary.OneLine, msgspec.Meta(max_length=20)] = ""
+    accent_colour_was: Annotated[boundary.OneLine, msgspec.Meta(max_length=20)] = ""
+    accent_picker: Annotated[boundary.OneLine, msgspec.Meta(max_length=20)] = ""
+    accent_picker_was: Annotated[boundary.OneLine, msgspec.Meta(max_length=20)] = ""
+    remove_logo: bool = False
 
 
 async def _uploaded(data: dict[str, Any]) -> bytes | None:
@@ -67,11 +76,10 @@ def _message(error: DomainError) -> str:
     return domain_message(error)
 
 
-def _brand(data: dict[str, Any], content: bytes | None) -> Brand:
+def _brand(form: AppearanceForm, content: bytes | None) -> Brand:
     """The change the form asks for, or FormInvalid with each refusal next to its field."""
-    names = ("accent_colour", "accent_colour_was", "accent_picker", "accent_picker_was")
-    values = {name: _text(data, name) for name in names}
-    remove = _text(data, "remove_logo").lower() in ("on", "true", "1", "yes")
+    values = {name: getattr(form, name) for name in COLOUR_FIELDS}
+    remove = form.remove_logo
     errors: dict[str, str] = {}
     colour: str | None = None
     try:
@@ -103,7 +111,9 @@ def _settings_page(here: SpaceView, status: int, brand_form: FormInvalid) -> Tem
     )
 
 
-@post("/s/{slug:str}/settings/appearance")
+# The whole request is read (and the CSRF check made) before the handler runs: a body much
+# larger than a logo is refused there (413), not read into memory.
+@post("/s/{slug:str}/settings/appearance", request_max_body_size=brand.MAX_LOGO_BYTES + 64 * 1024)
 async def save_appearance(
     here: NamedDependency[SpaceView],
     me: NamedDependency[User],
@@ -113,16 +123,11 @@ async def save_appearance(
     require(here.standing, Action.EDIT_SPACE)
     content = await _uploaded(data)
     try:
-        version = int(_text(data, "version"))
-        if not 0 <= version <= boundary.INT32_MAX:
-            raise ValueError(version)
-    except ValueError:
-        version = -1  # no such version: answered as a form changed meanwhile
-    try:
-        change = _brand(data, content)
+        form = parse_form(AppearanceForm, {k: v for k, v in data.items() if k != "logo"})
+        change = _brand(form, content)
         async with db.transaction(pool) as conn:
             await store.update_brand(
-                conn, here.space, change, expected_version=version, actor_id=me.id
+                conn, here.space, change, expected_version=form.version, actor_id=me.id
             )
     except FormInvalid as invalid:
         return _settings_page(here, 422, invalid)
@@ -176,19 +181,19 @@ async def logo(
     digest = here.space.logo_digest
     if digest is None:
         raise NotFoundException()
+    policy = {"content-security-policy": "default-src 'none'"}
     etag = f'"{digest}"'
-    headers = {
-        "etag": etag,
-        "cache-control": _cache(here.space.logo_version or "", v),
-        "content-security-policy": "default-src 'none'",
-    }
     if _not_modified(request, etag):
-        return Response(b"", status_code=304, headers=headers)
+        headers = {"etag": etag, "cache-control": _cache(here.space.logo_version or "", v)}
+        return Response(b"", status_code=304, headers={**headers, **policy})
     async with pool.acquire() as conn:
         stored = await store.logo(conn, here.space.id)
     if stored is None:  # removed meanwhile
         raise NotFoundException()
-    headers["etag"] = f'"{stored.digest}"'
+    # Named by the bytes sent (a logo replaced since the space was read is not kept for
+    # good under the old address).
+    version = brand.logo_version(stored.digest)
+    headers = {"etag": f'"{stored.digest}"', "cache-control": _cache(version, v), **policy}
     return Response(stored.image, media_type=stored.content_type, headers=headers)
 
 

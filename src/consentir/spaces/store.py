@@ -15,7 +15,7 @@ from consentir.db import Connection
 from consentir.errors import N_, DomainError
 from consentir.notifications import kinds
 from consentir.notifications import store as notifications
-from consentir.spaces.brand import SITE_ACCENT, Logo, theme_version
+from consentir.spaces.brand import SITE_ACCENT, Logo, logo_version, theme_version
 from consentir.spaces.rules import Role, Standing, check_admins_remain
 
 INVITATION_LIFETIME = timedelta(days=14)
@@ -54,7 +54,7 @@ class Space(msgspec.Struct, frozen=True):
     @property
     def logo_version(self) -> str | None:
         """The version of its logo's address (`/s/<slug>/logo?v=`); None: it has none."""
-        return self.logo_digest[:16] if self.logo_digest else None
+        return logo_version(self.logo_digest) if self.logo_digest else None
 
 
 class Charter(msgspec.Struct, frozen=True):
