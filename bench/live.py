@@ -64,6 +64,7 @@ from run import (
     stop,
     tree,
     wait_for_health,
+    write_report,
 )
 
 HOST = "127.0.0.1"
@@ -859,7 +860,6 @@ def report_fragments(
     print()
     for label, ok, value in checks:
         print(f"  {'MET   ' if ok else 'MISSED'} {label}: {value}")
-    target = OUT / f"live-fragments-{stamp}.json"
     report = {
         "when": stamp,
         "scenario": "fragments",
@@ -868,10 +868,8 @@ def report_fragments(
                      "workers": args.workers},
         "database": {k: info[k] for k in ("database", "slug", "proposal_id")},
         "results": results,
-        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
     }  # fmt: skip
-    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {target}")
+    write_report("live-fragments", stamp, report, checks)
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 
@@ -1038,11 +1036,8 @@ def main() -> int:
         },
         "database": {k: info[k] for k in ("database", "slug", "proposal_id")},
         "results": results,
-        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
     }
-    target = OUT / f"live-results-{stamp}.json"
-    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {target}")
+    write_report("live-results", stamp, report, checks)
     return 0
 
 

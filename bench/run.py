@@ -77,6 +77,20 @@ class Result:
     cpu: dict[str, float] = field(default_factory=dict)  # cores used, by whom
 
 
+Check = tuple[str, bool, str]  # a target's label, met or not, the value measured
+
+
+def write_report(prefix: str, stamp: str, report: dict[str, Any], checks: list[Check]) -> None:
+    """The run's figures and its targets, met or not, into out/<prefix>-<stamp>.json."""
+    report["targets"] = [
+        {"target": label, "met": ok, "value": value} for label, ok, value in checks
+    ]
+    OUT.mkdir(exist_ok=True)
+    target = OUT / f"{prefix}-{stamp}.json"
+    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {target}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -517,11 +531,8 @@ def main() -> int:
         },
         "statements": counts,
         "results": [asdict(r) for r in results],
-        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
     }
-    target = OUT / f"results-{stamp}.json"
-    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {target}")
+    write_report("results", stamp, report, checks)
     return 0
 
 

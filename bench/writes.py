@@ -63,6 +63,7 @@ from run import (
     stop,
     tree,
     wait_for_health,
+    write_report,
 )
 
 HOST = "127.0.0.1"
@@ -385,11 +386,8 @@ def main() -> int:
         "pgbench": {"before": before, "after": after, "script": PGBENCH_SCRIPT.strip()},
         "api": api,
         "ratio": round(ratio, 3),
-        "targets": [{"target": label, "met": ok, "value": value} for label, ok, value in checks],
     }
-    target = OUT / f"writes-{stamp}.json"
-    target.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {target}")
+    write_report("writes", stamp, report, checks)
     return 0
 
 
