@@ -57,7 +57,7 @@ async def _status(reader: asyncio.StreamReader, timeout: float) -> tuple[int, by
 def test_limits_are_read_from_the_environment_and_checked(tmp_path: Path) -> None:
     defaults = load_settings({"DATA_DIR": str(tmp_path)})
     assert (defaults.max_in_flight, defaults.header_timeout, defaults.body_timeout) == (
-        100, 10, 10,
+        256, 10, 10,
     )  # fmt: skip
     set_ = load_settings({"DATA_DIR": str(tmp_path), "MAX_IN_FLIGHT": "8",
                           "HEADER_TIMEOUT": "5", "BODY_TIMEOUT": "30"})  # fmt: skip

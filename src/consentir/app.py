@@ -218,6 +218,7 @@ def create_app(
         app.asgi_handler,
         max_in_flight=settings.max_in_flight,
         body_seconds=settings.body_timeout,
+        max_working=settings.db_pool_max,
     )
     app.asgi_handler = RequestContext(admission, secure=settings.secure_cookies)
     return app

@@ -64,7 +64,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     time_zone: str = "Europe/Paris"
     # Requests a worker serves at once (live streams not counted); beyond: 503 + Retry-After,
     # so that the admitted ones keep a bounded latency (see web/middleware.py).
-    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
     # Seconds a client has to send a request's headers (slower: the connection is closed),
     # then its body (slower: 408).
     header_timeout: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10  # granian's range

@@ -1,5 +1,6 @@
 """The outer layers of every HTTP request: request id, locale, security headers, access log
-(RequestContext); admission: the in-flight limit and the body's time limit (Admission).
+(RequestContext); admission: the in-flight limit, the pages' turn to be worked on, and the
+body's time limit (Admission).
 
 It wraps Litestar's own outer handler (see app.py) rather than being a route middleware,
 so that responses the router makes itself (404, 405) get the same headers and request id.
@@ -14,6 +15,7 @@ import logging
 import re
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from litestar.exceptions import HTTPException
@@ -142,14 +144,24 @@ class Admission:
     - At most `max_in_flight` requests at once (live streams and /healthz not counted);
       one more is answered at once with 503 and `Retry-After`, before any work or query:
       under overload some are told to come back, instead of everyone waiting seconds.
+    - Of those, requests without a body (GET, HEAD: pages, fragments) are worked on
+      `max_working` at a time (the pool's size), in their order of arrival, each until its
+      response starts: under load each one runs through its queries and its rendering
+      without being interleaved with a hundred others, so the last served waits about as
+      long as the first, instead of every request getting slower together (p99 close to
+      p50). Requests with a body are not queued there: a client slow to send its body must
+      never hold a turn that pages wait for.
     - A request's body must arrive within `body_seconds` of its start; a slower one (one byte
       every few seconds) is cut with 408 instead of holding a slot for minutes.
     """
 
-    def __init__(self, app: Any, *, max_in_flight: int, body_seconds: float) -> None:
+    def __init__(
+        self, app: Any, *, max_in_flight: int, body_seconds: float, max_working: int = 10
+    ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.body_seconds = body_seconds
+        self.turns = Turns(max_working)
         self.in_flight = 0
         self.shed = 0  # requests answered 503 (for tests and logs)
         self._unreported = 0
@@ -159,7 +171,8 @@ class Admission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in _BODILESS:  # a body must arrive in time (408)
+        bodiless = scope["method"] in _BODILESS
+        if not bodiless:  # a body must arrive in time (408)
             receive = self._in_time(receive)
         if scope["path"].startswith(_UNCOUNTED):
             await self.app(scope, receive, send)
@@ -172,9 +185,34 @@ class Admission:
             return
         self.in_flight += 1
         try:
-            await self.app(scope, receive, send)
+            if bodiless:
+                await self._in_turn(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    async def _in_turn(self, scope: Any, receive: Any, send: Any) -> None:
+        """The app, once this request's turn has come; the turn is handed on as soon as the
+        response starts (sending its body to a slow reader takes no one's turn)."""
+        await self.turns.take()
+        held = True
+
+        def hand_on() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.turns.hand_on()
+
+        async def send_handing_on(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                hand_on()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_handing_on)
+        finally:
+            hand_on()
 
     def _count_shed(self) -> None:
         self.shed += 1
@@ -205,6 +243,44 @@ class Admission:
             return message
 
         return receive_in_time
+
+
+class Turns:
+    """At most `size` holders at once; the others wait, served strictly in their order of
+    arrival (a deque of futures: nothing overtakes, whatever the event loop's scheduling)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.held = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    async def take(self) -> None:
+        if self.held < self.size and not self._waiting:
+            self.held += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.hand_on()  # handed a turn just as it was cancelled: pass it on
+            elif waiter in self._waiting:  # (hand_on may have dropped it already)
+                self._waiting.remove(waiter)
+            raise
+
+    def hand_on(self) -> None:
+        """Give the turn to the longest waiting, or free it."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # `held` is unchanged: the turn changes hands
+                return
+        self.held -= 1
 
 
 # Requests that carry no body: nothing to time (and a live stream's first read, which
