@@ -421,3 +421,47 @@ async def test_preferences_are_per_space_and_only_for_ones_own_spaces(
         303,
         401,
     )
+
+
+async def test_the_header_counts_only_what_the_person_may_see_and_shows_99_plus_beyond(
+    pool: asyncpg.Pool, alpha: Space, world: Scenario, scenario_client: Client
+) -> None:
+    """The count every page shows (accounts/store.py): the spaces they belong to, those that
+    include their parent's members, never another space's; capped at "99+"."""
+    target = world.user_ids["target"]
+    beta = await pool.fetchval("SELECT id FROM spaces WHERE slug = 'beta'")
+    child = await pool.fetchval(
+        "INSERT INTO spaces (name, slug, kind, description, decision_prefix, parent_id,"
+        " parent_members_included) VALUES ('Alpha Vélo', 'alpha-velo', 'governance', '', 'AV',"
+        " $1, true) RETURNING id",
+        alpha.id,
+    )
+    await pool.execute("UPDATE notifications SET read_at = now()")
+
+    async def notify(space_id: int, count: int) -> None:
+        await pool.execute(
+            "INSERT INTO notifications (user_id, space_id, kind, for_me, link, title)"
+            " SELECT $1, $2, 'news', false, '/spaces', 'Nouvelle ' || i"
+            " FROM generate_series(1, $3) AS i",
+            target, space_id, count,
+        )  # fmt: skip
+
+    async def shown() -> str | None:
+        page = await scenario_client.get("/spaces")
+        found = re.search(r'<span class="count">([^<]*)</span>', page.text)
+        return found.group(1) if found else None
+
+    act_as(scenario_client, world, "target")
+    await notify(beta, 5)  # not a member of beta: never counted
+    assert await shown() is None
+    await notify(alpha.id, 2)
+    await notify(child, 1)  # a space that includes alpha's members
+    assert await shown() == "3"
+    await pool.execute("UPDATE spaces SET parent_members_included = false WHERE id = $1", child)
+    assert await shown() == "2"
+    await notify(alpha.id, 97)
+    assert await shown() == "99"
+    await notify(alpha.id, 1)
+    assert await shown() == "99+"
+    await notify(alpha.id, 500)
+    assert await shown() == "99+"

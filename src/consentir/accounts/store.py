@@ -17,6 +17,7 @@ from consentir.errors import N_, DomainError
 SESSION_IDLE = timedelta(days=14)
 SESSION_LIFETIME = timedelta(days=60)
 SESSION_TOUCH_AFTER = timedelta(minutes=5)
+UNREAD_SHOWN = 99  # the header counts unread notifications up to this; beyond: "99+"
 
 Locale = Literal["fr", "en"]
 TokenPurpose = Literal["reset_password", "confirm_email", "change_email"]
@@ -34,7 +35,7 @@ class User(msgspec.Struct, frozen=True):
     locale: Locale
     is_instance_admin: bool
     email_confirmed: bool
-    unread: int = 0  # unread notifications (known for the signed-in viewer only)
+    unread: int = 0  # unread notifications, up to UNREAD_SHOWN + 1 (the signed-in viewer's)
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -141,9 +142,19 @@ WITH touched AS (
     RETURNING id
 )
 SELECT u.*,
-       (SELECT count(*) FROM notifications n
-        WHERE n.user_id = u.id AND n.read_at IS NULL
-          AND notification_visible(n.user_id, n.space_id)) AS unread
+       -- Unread notifications of the spaces they may still see (notification_visible: a
+       -- member, or of the parent of a space that includes its parent's members), counted up
+       -- to UNREAD_SHOWN + 1 only: every page asks, and an index-only scan of at most that
+       -- many entries costs the same whatever has piled up.
+       (SELECT count(*) FROM (
+            SELECT FROM notifications n
+            WHERE n.user_id = u.id AND n.read_at IS NULL
+              AND n.space_id IN (
+                  SELECT m.space_id FROM memberships m WHERE m.user_id = u.id
+                  UNION ALL
+                  SELECT c.id FROM spaces c JOIN memberships pm ON pm.space_id = c.parent_id
+                  WHERE c.parent_members_included AND pm.user_id = u.id)
+            LIMIT $4) unread) AS unread
 FROM sessions s JOIN user_accounts u ON u.id = s.user_id
 WHERE s.id = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval
 """
@@ -152,7 +163,7 @@ WHERE s.id = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2::interv
 async def user_from_session(conn: Connection, token: str) -> User | None:
     """The signed-in user, in one round trip; refreshes the idle clock every few minutes."""
     row = await conn.fetchrow(
-        _SESSION_VIEWER, token_digest(token), SESSION_IDLE, SESSION_TOUCH_AFTER
+        _SESSION_VIEWER, token_digest(token), SESSION_IDLE, SESSION_TOUCH_AFTER, UNREAD_SHOWN + 1
     )
     return _user(row) if row else None
 
