@@ -5,10 +5,13 @@ starts, never lost to a cancelled request; requests with a body never wait for a
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
 
+from consentir.app import create_app
+from consentir.config import Settings
 from consentir.web.middleware import Admission, Turns
 
 
@@ -149,3 +152,17 @@ async def test_a_request_with_a_body_does_not_wait_for_a_page_turn() -> None:
     await asyncio.gather(page, waiting)
     assert served == ["POST", "GET", "GET"]
     assert admission.turns.held == 0 and admission.in_flight == 0
+
+
+async def test_a_served_worker_sets_what_lives_at_startup_aside_from_the_collector(
+    settings: Settings,
+) -> None:
+    """`create_app(served=True)` (a granian worker): the startup's objects are kept out of
+    every full collection (app.py `_settle`); an app made for tests does not do it."""
+    async with create_app(settings).lifespan():
+        assert gc.get_freeze_count() == 0
+    try:
+        async with create_app(settings, served=True).lifespan():
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -105,6 +106,16 @@ def _settings(state: State) -> Settings:
     return state.settings  # type: ignore[no-any-return]
 
 
+def _settle() -> None:
+    """A worker about to serve: everything alive so far (modules, the routes and their
+    signature models, translations: ~100 000 objects) set aside from the garbage collector
+    (`gc.freeze`). Otherwise every full collection walks them all again, a pause of 40–65 ms
+    about every 250 pages, most of a page's p99 when served alone; what requests add later
+    (templates compiled on first use, caches) is a few thousand objects."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -136,6 +147,8 @@ def create_app(
         background = _background(app.state.pool, app.template_engine, outgoing, settings, stop)
         app.state.hub = live.Hub(lambda: db.listen_connection(dsn), app.state.pool)
         listener = asyncio.create_task(app.state.hub.run(stop))
+        if served:
+            _settle()
         on_signals = (
             live.streams_closed_on_signals(app.state.hub) if served else contextlib.nullcontext()
         )
