@@ -3,6 +3,7 @@ is searched in French, accent-insensitively, and paginated by keyset."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -162,42 +163,74 @@ class Filters(msgspec.Struct, frozen=True):
     among: tuple[int, ...] | None = None  # only these decisions (a role's, say); None: all
 
 
-_REGISTER = """
+# The register's statement, built from these parts. Every shape shares the columns, the
+# join with `decision_states` and the order; what differs is how its conditions let
+# PostgreSQL plan it (asyncpg prepares each statement once per connection, and after five
+# runs PostgreSQL may keep a generic plan, made without the values, for the later runs):
+#
+# - the register as it stands (no filter; a following page from its cursor): one plan is
+#   right whatever the values, walking `decisions_register_idx` from the newest decision (or
+#   from the cursor) to the page's end, and PostgreSQL keeps it rather than planning the
+#   first page at each call (a following page's plan, the same walk, may still be made at
+#   each call: with the cursor's value it looks a little cheaper).
+# - filtered: the right plan depends on the values (how common a word is: walk the register
+#   keeping the matches, or read the text index and sort the few found; how many decisions a
+#   status, a date or a role keeps), so it must be made with them. Every filter is written
+#   optional (`$n IS NULL OR …`), which leaves a plan made without the values no index for
+#   them and no idea of what they keep: it scans the table. Beyond a few thousand decisions
+#   that costs more than any plan made with the values (1 M decisions: 490 000 against
+#   370 to 18 000) and PostgreSQL never keeps it; in a smaller register it may: a scan of a
+#   small table. (tests/test_register_plans.py; bench/register_sql.py counts the plans.)
+_REGISTER_COLUMNS = """
 SELECT d.id, d.number, d.title, d.proposal_id, d.version, d.adopted_at, d.review_on, st.status,
        st.reviewable,
-       CASE WHEN $9 THEN d.body ELSE '' END AS body,
-       CASE WHEN $9 THEN d.driver ELSE '' END AS driver,
-       -- With $12, the links both ways: who ended it, what it ended (numbers).
-       CASE WHEN $12 THEN (SELECT b.number FROM decisions b WHERE b.id = st.superseded_by)
+       CASE WHEN $2 THEN d.body ELSE '' END AS body,
+       CASE WHEN $2 THEN d.driver ELSE '' END AS driver,
+       -- With $3, the links both ways: who ended it, what it ended (numbers).
+       CASE WHEN $3 THEN (SELECT b.number FROM decisions b WHERE b.id = st.superseded_by)
        END AS superseded_by,
-       CASE WHEN $12 THEN (SELECT b.number FROM decisions b WHERE b.id = st.repealed_by)
+       CASE WHEN $3 THEN (SELECT b.number FROM decisions b WHERE b.id = st.repealed_by)
        END AS repealed_by,
-       CASE WHEN $12 THEN ARRAY(
+       CASE WHEN $3 THEN ARRAY(
            SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
            WHERE l.decision_id = d.id AND l.kind = 'supersedes' ORDER BY t.number)
        ELSE '{}' END AS supersedes,
-       CASE WHEN $12 THEN ARRAY(
+       CASE WHEN $3 THEN ARRAY(
            SELECT t.number FROM decision_links l JOIN decisions t ON t.id = l.target_id
            WHERE l.decision_id = d.id AND l.kind = 'repeals' ORDER BY t.number)
        ELSE '{}' END AS repeals
 FROM decisions d
 JOIN decision_states st ON st.decision_id = d.id
-WHERE d.space_id = $1
-  AND ($2 = '' OR d.search @@ plainto_tsquery('french', $2))
+WHERE d.space_id = $1"""
+
+_REGISTER_FILTERS = """
+  AND ($4 = '' OR d.search @@ plainto_tsquery('french', $4))
   -- (In words the planner reads: an anti-join for those in force, a join from the links
   -- for the others.)
-  AND CASE $3 WHEN '' THEN true
+  AND CASE $5 WHEN '' THEN true
               WHEN 'in_force' THEN st.in_force
               WHEN 'superseded' THEN st.ended_as = 'supersedes'
               WHEN 'repealed' THEN st.ended_as = 'repeals' END
-  AND ($4::date IS NULL OR d.adopted_at >= $4::date)
-  AND ($5::date IS NULL OR d.adopted_at < $5::date + 1)
-  AND ($6::date IS NULL OR d.review_on < $6::date)
-  AND ($7::timestamptz IS NULL OR (d.adopted_at, d.id) < ($7, $8))
-  AND ($11::bigint[] IS NULL OR d.id = ANY($11::bigint[]))
-ORDER BY d.adopted_at DESC, d.id DESC
-LIMIT $10
-"""
+  AND ($6::date IS NULL OR d.adopted_at >= $6::date)
+  AND ($7::date IS NULL OR d.adopted_at < $7::date + 1)
+  AND ($8::date IS NULL OR d.review_on < $8::date)
+  AND ($9::bigint[] IS NULL OR d.id = ANY($9::bigint[]))"""
+
+# After the cursor (the last row shown): the statement's last two arguments.
+_REGISTER_AFTER = "\n  AND (d.adopted_at, d.id) < (${}, ${})"
+
+_REGISTER_ORDER = "\nORDER BY d.adopted_at DESC, d.id DESC\nLIMIT {:d}"
+
+
+@functools.cache
+def _register_sql(filtered: bool, after: bool, limit: int) -> str:
+    """The statement of one shape (a few texts in all, each prepared once per connection)."""
+    sql, count = _REGISTER_COLUMNS, 3
+    if filtered:
+        sql, count = sql + _REGISTER_FILTERS, 9
+    if after:
+        sql += _REGISTER_AFTER.format(count + 1, count + 2)
+    return sql + _REGISTER_ORDER.format(limit)
 
 
 async def register(
@@ -213,21 +246,25 @@ async def register(
     """A page of the register, newest first, and the cursor of the next page (if any);
     with `links`, each row's links to other decisions, both ways."""
     when, ident = keyset.decode(after)
-    rows = await conn.fetch(
-        _REGISTER,
-        space_id,
-        query_text(filters.q),
-        filters.status,
-        filters.adopted_from,
-        filters.adopted_to,
-        filters.review_before,
-        when,
-        ident,
-        full_text,
-        limit + 1,
-        None if filters.among is None else list(filters.among),
-        links,
+    if limit < 1:
+        raise ValueError(f"a register page holds at least one row, not {limit}")
+    q = query_text(filters.q)
+    args: list[Any] = [space_id, full_text, links]
+    filtered = filters.among is not None or any(
+        (q, filters.status, filters.adopted_from, filters.adopted_to, filters.review_before)
     )
+    if filtered:
+        args += [
+            q,
+            filters.status,
+            filters.adopted_from,
+            filters.adopted_to,
+            filters.review_before,
+            None if filters.among is None else list(filters.among),
+        ]
+    if when is not None:
+        args += [when, ident]
+    rows = await conn.fetch(_register_sql(filtered, when is not None, limit + 1), *args)
     page = [DecisionRow(**dict(r)) for r in rows[:limit]]
     following = keyset.encode(page[-1].adopted_at, page[-1].id) if len(rows) > limit else None
     return page, following
