@@ -10,9 +10,14 @@ a stream that has sent event N has seen every earlier event of that space.
   the queue of every stream of that space.
 - A stream (`stream()`) first subscribes, then replays the journal after the client's
   `Last-Event-ID`, then forwards live events, skipping any it already sent; a comment line
-  every KEEPALIVE seconds keeps proxies from closing it. A replay is bounded (REPLAY_LIMIT
-  events): a client further behind (a page left open for days, a forged `Last-Event-ID: 0`)
-  is sent one `reload` event instead, and the page reloads (static/live.js).
+  after at most KEEPALIVE seconds of silence keeps proxies from closing it (one timer per
+  hub ticks every stream, not one per stream). A replay is bounded (REPLAY_LIMIT events): a
+  client further behind (a page left open for days, a forged `Last-Event-ID: 0`) is sent one
+  `reload` event instead, and the page reloads (static/live.js).
+- A stream holds little while it waits (hundreds are open per worker): its Subscription
+  (a list of what waits, at most QUEUE_LIMIT items, beyond which a slow client catches up
+  from the journal instead; one future while it waits), its generator's frame, and nothing
+  of what it replayed or of the request that opened it.
 - If the LISTEN connection drops (PostgreSQL restarted, the backend was terminated), the hub
   reconnects by itself, retrying every half second at most, and tells every stream to catch
   up from the journal, so nothing committed meanwhile is lost.
@@ -33,8 +38,8 @@ import logging
 import random
 import signal
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -45,7 +50,8 @@ from consentir import journal
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE = 15.0  # seconds between two comment lines on an idle stream
+KEEPALIVE = 15.0  # seconds of silence at most on a stream: then a comment line
+KEEPALIVE_TICKS = 3  # the hub looks at its streams this many times per KEEPALIVE
 REPLAY_LIMIT = 500  # events a stream replays at most; further behind, the page reloads
 QUEUE_LIMIT = 256  # events waiting for a slow stream; beyond it, it catches up from the journal
 # Seconds between two attempts to LISTEN again: short, so that streams are live again within a
@@ -73,10 +79,12 @@ def _encode(event_id: int, action: str, subject_type: str, subject_id: int | Non
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name.encode(), data)
 
 
-# A stream's queue carries events, or CATCH_UP: "read the journal from your last id", or
-# CLOSE: the worker stops, the browser will reconnect (to another one) and catch up.
+# What a stream is handed: events, or CATCH_UP: "read the journal from your last id", or
+# CLOSE: the worker stops, the browser will reconnect (to another one) and catch up, or
+# KEEPALIVE_DUE: nothing was sent for a while, send a comment line.
 CATCH_UP = object()
 CLOSE = object()
+KEEPALIVE_DUE = object()
 
 
 def _reload(latest: int) -> bytes:
@@ -98,23 +106,54 @@ def _event(row: asyncpg.Record) -> Event:
     return Event(row["id"], row["space_id"], *fields[1:], sse=_encode(*fields))
 
 
-@dataclass(eq=False)
 class Subscription:
-    space_id: int
-    queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    """One stream's mailbox: what the hub handed it and it has not taken yet (at most
+    QUEUE_LIMIT items: a slow client drops them and catches up from the journal instead),
+    and the future its stream waits on, only while it waits. Small: one per open stream."""
+
+    __slots__ = ("_items", "_waiter", "quiet", "space_id")
+
+    def __init__(self, space_id: int) -> None:
+        self.space_id = space_id
+        self.quiet = 0  # the hub's ticks since the stream last sent something
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
 
     def put(self, item: Any) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:  # a slow client: drop what waits, read it again later
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(CATCH_UP)
+        if self._items and self._items[0] is CLOSE:  # the stream ends: nothing more for it
+            return
+        if len(self._items) >= QUEUE_LIMIT:  # a slow client: drop what waits, read it again later
+            self._items.clear()
+            item = CATCH_UP
+        self._items.append(item)
+        self._wake()
 
     def close(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(CLOSE)
+        self._items = [CLOSE]
+        self._wake()
+
+    def tick(self) -> None:
+        """The hub's keep-alive timer: after KEEPALIVE_TICKS ticks without anything sent
+        (KEEPALIVE seconds at most), the stream sends a comment line."""
+        self.quiet += 1
+        if self.quiet >= KEEPALIVE_TICKS and not self._items:
+            self.put(KEEPALIVE_DUE)
+
+    async def take(self) -> list[Any]:
+        """Everything handed so far, in order; waits for something if there is nothing."""
+        while not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        items, self._items = self._items, []
+        return items
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
@@ -146,8 +185,13 @@ class Hub:
             subscription.close()
             return subscription
         self._subscribers.setdefault(space_id, set()).add(subscription)
-        await self._sync(space_id)
-        await self._ready.wait()
+        try:
+            await self._sync(space_id)
+            await self._ready.wait()
+        except BaseException:  # the client left meanwhile: its stream will not unsubscribe
+            with anyio.CancelScope(shield=True):
+                await self.unsubscribe(subscription)
+            raise
         return subscription
 
     async def unsubscribe(self, subscription: Subscription) -> None:
@@ -191,13 +235,14 @@ class Hub:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the LISTEN connection up until `stop` is set."""
-        fan_out = asyncio.create_task(self._fan_out())
+        helpers = [asyncio.create_task(self._fan_out()), asyncio.create_task(self._keep_alive())]
         try:
             await self._listen(stop)
         finally:
-            fan_out.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fan_out
+            for helper in helpers:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
             self._ready.set()  # nobody waits for a connection that will not come
             for streams in self._subscribers.values():
                 for subscription in streams:
@@ -259,6 +304,14 @@ class Hub:
         space_id = int(channel.partition(":")[2])
         if space_id in self._subscribers:
             self._incoming.put_nowait((space_id, int(str(payload))))
+
+    async def _keep_alive(self) -> None:
+        """One timer for every stream of the worker (rather than one per stream)."""
+        while True:
+            await asyncio.sleep(KEEPALIVE / KEEPALIVE_TICKS)
+            for streams in self._subscribers.values():
+                for subscription in streams:
+                    subscription.tick()
 
     async def _fan_out(self) -> None:
         """Read notified events, in the order they came (commit order), in batches: one query
@@ -350,38 +403,50 @@ def parse_last_event_id(header: str | None) -> int | None:
 
 async def stream(
     hub: Hub, pool: asyncpg.Pool, space_id: int, last_id: int | None
-) -> AsyncIterator[bytes]:
-    """The bytes of one SSE stream of a space, until the client goes away or the worker stops."""
+) -> AsyncGenerator[bytes, None]:
+    """The bytes of one SSE stream of a space, until the client goes away or the worker stops.
+
+    While it waits it keeps its subscription and a few ints, not what it replayed: a catch-up
+    can read REPLAY_LIMIT events, for each of hundreds of streams after a reconnection."""
     subscription = await hub.subscribe(space_id)
     try:
         # `retry` tells the browser how soon to come back after a cut.
         yield b"retry: 1000\n: connected\n\n"
         sent = last_id if last_id is not None else await last_event_id(pool, space_id)
-        pending: Any = CATCH_UP if last_id is not None else None
-        while pending is not CLOSE:
-            if pending is CATCH_UP:
-                # One bounded read: a client too far behind reloads its page rather than
-                # being sent the space's whole history.
-                missed = await events_after(pool, space_id, sent, REPLAY_LIMIT + 1)
-                if len(missed) > REPLAY_LIMIT:
-                    sent = await last_event_id(pool, space_id)
-                    yield _reload(sent)
-                else:
-                    for event in missed:
+        items: list[Any] = [CATCH_UP] if last_id is not None else []
+        event: Event | None = None
+        while True:
+            spoke = False
+            for item in items:
+                if item is CLOSE:
+                    yield _restart()
+                    return
+                if item is CATCH_UP:
+                    # One bounded read: a client too far behind reloads its page rather than
+                    # being sent the space's whole history.
+                    missed = await events_after(pool, space_id, sent, REPLAY_LIMIT + 1)
+                    if len(missed) > REPLAY_LIMIT:
+                        missed.clear()
+                        sent = await last_event_id(pool, space_id)
+                        yield _reload(sent)
+                        spoke = True
+                    missed.reverse()
+                    while missed:  # each let go of once sent
+                        event = missed.pop()
                         yield event.sse
-                        sent = event.id
-            elif isinstance(pending, Event) and pending.id > sent:
-                yield pending.sse
-                sent = pending.id
-            try:
-                async with asyncio.timeout(KEEPALIVE):
-                    pending = await subscription.queue.get()
-            except TimeoutError:
-                pending = None
-                yield b": keep-alive\n\n"
-        yield _restart()
+                        sent, event, spoke = event.id, None, True
+                elif item is KEEPALIVE_DUE:
+                    yield b": keep-alive\n\n"
+                    spoke = True
+                elif isinstance(item, Event) and item.id > sent:
+                    yield item.sse
+                    sent, spoke = item.id, True
+            if spoke:
+                subscription.quiet = 0
+            items.clear()
+            items = await subscription.take()
     finally:
-        # The client went away: the server cancels this generator, again at each await;
-        # the UNLISTEN of a space's last stream must still run to its end.
+        # The client went away: the server cancels this generator; the UNLISTEN of a
+        # space's last stream must still run to its end.
         with anyio.CancelScope(shield=True):
             await hub.unsubscribe(subscription)
