@@ -295,6 +295,26 @@ async def test_a_body_that_trickles_in_is_cut_with_408(small_server: int, world:
     assert 2.0 <= seconds < 4.0
 
 
+async def test_headers_beyond_the_read_buffer_are_refused_and_bodies_still_stream(
+    small_server: int, world: Scenario
+) -> None:
+    """Each connection reads through an 8 KiB buffer (cli.py READ_BUFFER_BYTES, for the
+    memory of open live streams): headers of 6 KiB pass, of 12 KiB get 431; a body far
+    larger than the buffer still arrives whole (a question of 200 KiB: its limit's 422)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        base = f"http://127.0.0.1:{small_server}"
+        fits = await client.get(f"{base}/healthz", headers={"x-padding": "a" * 6000})
+        beyond = await client.get(f"{base}/healthz", headers={"x-padding": "a" * 12000})
+        api = {"authorization": f"Bearer {world.api_tokens['facilitator']}"}
+        asked = await client.post(
+            f"{base}/api/v1/spaces/{SLUG}/proposals/{world.proposal_id}/steps/ask",
+            headers=api, json={"text": "Une question ? " * 14000},
+        )  # fmt: skip
+    assert fits.status_code == 200
+    assert beyond.status_code == 431
+    assert asked.status_code == 422 and asked.json()["status"] == 422
+
+
 async def test_headers_that_trickle_in_are_cut_at_the_header_timeout(small_server: int) -> None:
     async with raw(small_server) as (reader, writer):
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")

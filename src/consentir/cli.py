@@ -28,6 +28,11 @@ log = logging.getLogger("consentir")
 WORKER_STOP_SECONDS = 15
 BACKLOG = 4096  # connections waiting to be accepted
 CONCURRENT_PER_WORKER = 4096  # requests in flight per worker, live streams included
+# The read buffer of each HTTP/1.1 connection (granian's default: 408 KiB at most). Every open
+# live stream keeps one: at 8 KiB a stream costs ~10 KiB less (bench/stream_memory.py). A
+# request's headers must then fit in 8 KiB (ours: a few cookies of tens of bytes); a body of
+# any size still streams through it.
+READ_BUFFER_BYTES = 8192
 T = TypeVar("T")
 
 
@@ -300,7 +305,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             backpressure=CONCURRENT_PER_WORKER,
             # HTTP/1.1 headers not all in within this: the connection is closed (the body's
             # own time limit is the app's, web/middleware.py: 408).
-            http1_settings=HTTP1Settings(header_read_timeout=settings.header_timeout * 1000),
+            http1_settings=HTTP1Settings(
+                header_read_timeout=settings.header_timeout * 1000,
+                max_buffer_size=READ_BUFFER_BYTES,
+            ),
         )
         with contextlib.suppress(KeyboardInterrupt):
             server.serve()
