@@ -13,18 +13,30 @@ Needs the database built by bench/generate.py (it reads bench/out/<name>.json). 
 2. a fresh proposal of the bench space (`--proposals`, default 1), taken through the real
    process to its object round (so the positions change nothing the other benchmarks read),
    and API tokens for CLIENTS of its participants (created in the database);
-3. `consentir serve --workers 2` (run.py's helpers), and CLIENTS clients, one per
-   participant, each posting its position (consent and concern in turn) as fast as the
-   answers come, through `POST /api/v1/spaces/<slug>/proposals/<id>/steps/position` with an
-   `Idempotency-Key` (as a phone would; `--no-key` leaves it out), for SECONDS after a
-   warm-up; every 200 is a committed transaction (the step, its journal event and the
-   key), checked at the end against the journal's rows;
+3. `consentir serve --workers 2` (run.py's helpers), and wrk with CLIENTS connections (a
+   client in C, as pgbench is: an HTTP client in Python took as much CPU per position as
+   the app), the participants' positions taken in turn (consent and concern), as fast as
+   the answers come, through `POST /api/v1/spaces/<slug>/proposals/<id>/steps/position`
+   with an `Idempotency-Key` each (as a phone would; `--no-key` leaves it out), for
+   SECONDS after a warm-up; every 200 is a committed transaction (the step, its journal
+   event and the key), checked at the end against the journal's rows;
 4. pgbench again (the yardstick before and after: the machine may drift).
 
 Prints both rates and the ratio (the API's rate / the mean of the two pgbench rates), the
-API's latency, the CPU of the app, of PostgreSQL and of this client; writes
+API's latency (wrk's, of every answer), the CPU of the app, of PostgreSQL and of wrk; writes
 bench/out/writes-<time>.json. The tokens are revoked at the end; the proposal(s) stay in the
-data set (closed: withdrawn), with their positions.
+data set (closed: withdrawn), with their positions and journal events, not the notifications
+they caused (deleted: every page counts the viewer's unread ones). PostgreSQL's CPU is that of the
+backends serving the app's connections and of its background processes (WAL writer,
+checkpointer…), not of other clients' backends, so that a machine shared with other work
+does not inflate it.
+
+`--sample` also shows where the writes spend their time: pg_stat_activity, read every few
+milliseconds during the measured window for the app's connections only, gives the mean
+number of them in each state (running a statement, waiting for a lock, or idle in
+transaction after a statement: waiting for the app to send the next one). A lock's waiters
+and what its holders do while they hold it tell which lock limits, and what to shorten.
+The sampler costs a little CPU: compare rates without it.
 """
 
 from __future__ import annotations
@@ -37,12 +49,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil  # type: ignore[import-untyped]
 
 from consentir import db
@@ -56,6 +66,7 @@ from run import (
     OUT,
     SECRET,
     VENV_BIN,
+    children_cpu,
     cpu_seconds,
     free_port,
     postgres_processes,
@@ -73,17 +84,82 @@ PGBENCH_SCRIPT = f"INSERT INTO {SCRATCH} (user_id, stance) VALUES (:client_id, '
 WARMUP_SECONDS = 2.0
 
 
-def percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return round(ordered[index], 2)
-
-
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent not idle."""
     times = psutil.cpu_times()
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def app_ports(app: list[psutil.Process], port: int = 5432) -> set[int]:
+    """The local ports of the app's connections to PostgreSQL (pg_stat_activity's
+    client_port)."""
+    ports: set[int] = set()
+    for proc in app:
+        try:
+            connections = proc.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        ports.update(c.laddr.port for c in connections if c.raddr and c.raddr.port == port)
+    return ports
+
+
+async def app_backends(conn: Any, ports: set[int]) -> list[int]:
+    """The pids of the backends serving these client ports."""
+    rows = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])", sorted(ports)
+    )
+    return [int(r["pid"]) for r in rows]
+
+
+def postgres_of_app(backends: list[int]) -> list[psutil.Process]:
+    """The app's backends and PostgreSQL's own processes (no other client's backend)."""
+    found = []
+    for proc in postgres_processes():
+        try:
+            title = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
+        if proc.pid in backends or not re.search(r"\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]", title):
+            found.append(proc)
+    return found
+
+
+_ACTIVITY = """
+SELECT a.state, a.wait_event_type, a.wait_event,
+       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 72) AS statement
+FROM pg_stat_activity a WHERE a.client_port = ANY($1::int[])
+"""
+
+
+async def sample_activity(
+    database_url: str, ports: set[int], stop: asyncio.Event, every: float = 0.005
+) -> dict[str, Any]:
+    """Until `stop`: how many of the app's connections are in each state, on average."""
+    conn = await db.connect(database_url)
+    counts: dict[str, int] = {}
+    samples = 0
+    try:
+        while not stop.is_set():
+            for row in await conn.fetch(_ACTIVITY, sorted(ports)):
+                if row["state"] == "idle":
+                    key = "idle (in the pool)"
+                elif row["state"] == "idle in transaction":
+                    key = f"app's turn, after: {row['statement']}"
+                elif row["wait_event_type"] in (None, "Client"):
+                    key = f"running: {row['statement']}"
+                else:
+                    key = f"{row['wait_event_type']}:{row['wait_event']}: {row['statement']}"
+                counts[key] = counts.get(key, 0) + 1
+            samples += 1
+            await asyncio.sleep(every)
+    finally:
+        await conn.close()
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return {
+        "samples": samples,
+        "connections": len(ports),
+        "mean_connections": {k: round(v / max(samples, 1), 3) for k, v in ordered},
+    }
 
 
 # --- pgbench, the yardstick -----------------------------------------------------------------
@@ -178,7 +254,9 @@ async def prepare(info: dict[str, Any], clients: int, count: int) -> dict[str, A
 
 
 async def finish(info: dict[str, Any], prepared: dict[str, Any]) -> None:
-    """Revoke the tokens, withdraw the proposals, drop the scratch table."""
+    """Revoke the tokens, withdraw the proposals, delete the notifications they caused (the
+    members' unread counts, which every page shows, stay those of the data set), drop the
+    scratch table."""
     pool = await db.create_pool(info["database_url"], min_size=1, max_size=2)
     try:
         for user_id, token_id, _ in prepared.get("tokens", []):
@@ -196,66 +274,140 @@ async def finish(info: dict[str, Any], prepared: dict[str, Any]) -> None:
             except Exception as error:  # the data set stays usable either way
                 print(f"writes.py: proposal {proposal_id} not withdrawn: {error}")
         async with pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM notifications WHERE space_id = $1"
+                " AND split_part(link, '#', 1) = ANY($2::text[])",
+                space.id,
+                [f"/s/{space.slug}/proposals/{p}" for p in prepared.get("proposals", [])],
+            )
             await conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
     finally:
         await pool.close()
 
 
+# wrk's script: each thread sends, in turn, the positions of its share of the participants
+# (participant n: the thread n modulo the threads' count), each on its proposal (n modulo
+# the proposals' count), consent and concern in turn, each with a key of its own; it counts
+# the answers by status. `done` prints one line of JSON.
+LUA = """
+local tokens = {%(tokens)s}
+local proposals = {%(proposals)s}
+local slug, tag, keyed = "%(slug)s", "%(tag)s", %(keyed)s
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses, mine, turn, sent = {}, {}, {}, 0
+  local count = tonumber(args[1])
+  for n = id, #tokens - 1, count do table.insert(mine, n) end
+end
+
+function request()
+  sent = sent + 1
+  local n = mine[(sent - 1) %% #mine + 1]
+  turn[n] = (turn[n] or 0) + 1
+  local stance = turn[n] %% 2 == 1 and "consent" or "concern"
+  local headers = {["Authorization"] = "Bearer " .. tokens[n + 1],
+                   ["Content-Type"] = "application/json"}
+  if keyed then headers["Idempotency-Key"] = tag .. "-" .. id .. "-" .. sent end
+  local path = "/api/v1/spaces/" .. slug .. "/proposals/" .. proposals[n %% #proposals + 1]
+               .. "/steps/position"
+  return wrk.format("POST", path, headers,
+                    '{"stance": "' .. stance .. '", "reason": "", "version": 1}')
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local counted = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      counted[status] = (counted[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(counted) do
+    table.insert(parts, string.format('"%%d": %%d', status, count))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"duration_us": %%d, "statuses": {%%s}, "socket_errors": %%d, ' ..
+    '"p50": %%d, "p99": %%d, "max": %%d}\\n',
+    summary.duration, table.concat(parts, ", "), e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def lua_script(slug: str, prepared: dict[str, Any], tag: str, *, keyed: bool) -> str:
+    return LUA % {
+        "tokens": ", ".join(json.dumps(token) for _, _, token in prepared["tokens"]),
+        "proposals": ", ".join(str(p) for p in prepared["proposals"]),
+        "slug": slug,
+        "tag": tag,
+        "keyed": "true" if keyed else "false",
+    }
+
+
+async def run_wrk(url: str, clients: int, seconds: float, script: Path) -> dict[str, Any]:
+    """One wrk run (2 threads, one connection per client); what its `done` printed."""
+    threads = min(2, clients)
+    command = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "30s",
+               "-s", str(script), url, "--", str(threads)]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    line = next((x for x in out.decode().splitlines() if x.startswith("BENCH ")), None)
+    if process.returncode != 0 or line is None:
+        problem = (err or out).decode().strip()[-500:]
+        raise SystemExit(f"writes.py: wrk failed ({process.returncode}): {problem}")
+    found: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+    return found
+
+
 async def post_positions(
     info: dict[str, Any], port: int, prepared: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Any]:
-    base = f"http://{HOST}:{port}"
-    slug = info["slug"]
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    durations: list[float] = []
-    statuses: dict[str, int] = {}
-    errors: list[str] = []
-    measuring = {"on": False, "stop": False}
-
-    async def client_loop(n: int, http: httpx.AsyncClient) -> None:
-        _, _, token = prepared["tokens"][n]
-        proposal_id = prepared["proposals"][n % len(prepared["proposals"])]
-        url = f"/api/v1/spaces/{slug}/proposals/{proposal_id}/steps/position"
-        stance = "consent"
-        while not measuring["stop"]:
-            headers = {"authorization": f"Bearer {token}"}
-            if not args.no_key:
-                headers["idempotency-key"] = uuid.uuid4().hex
-            body = {"stance": stance, "reason": "", "version": 1}
-            sent = time.monotonic()
-            try:
-                answer = await http.post(url, json=body, headers=headers)
-                status = str(answer.status_code)
-            except httpx.HTTPError as error:
-                status = type(error).__name__
-            took = time.monotonic() - sent
-            if measuring["on"] and not measuring["stop"]:
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == "200":
-                    durations.append(took * 1000)
-                elif len(errors) < 5:
-                    errors.append(status if status != "200" else "")
-            if status == "200":
-                stance = "concern" if stance == "consent" else "consent"
-
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-        loops = [asyncio.create_task(client_loop(n, http)) for n in range(args.clients)]
-        await asyncio.sleep(WARMUP_SECONDS)
+    """CLIENTS connections posting positions as fast as the answers come (wrk: a client in
+    C, so that the load generator takes little of the machine, as pgbench's own does): a
+    warm-up, then the measured run."""
+    url = f"http://{HOST}:{port}"
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    with tempfile.TemporaryDirectory() as folder:  # (the tokens: removed at the end)
+        warm_up, measured = Path(folder) / "warm-up.lua", Path(folder) / "measured.lua"
+        for script, tag in ((warm_up, "w"), (measured, "m")):
+            script.write_text(lua_script(info["slug"], prepared, f"{tag}{stamp}",
+                                         keyed=not args.no_key))  # fmt: skip
+        await run_wrk(url, args.clients, WARMUP_SECONDS, warm_up)
         pool = await db.create_pool(info["database_url"], min_size=1, max_size=1)
         try:
             async with pool.acquire() as conn:
                 first_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM journal"))
-            app, pg = tree_of(port), postgres_processes()
+                app = tree_of(port)
+                ports = app_ports(app)
+                pg = postgres_of_app(await app_backends(conn, ports))
             app_before, pg_before = cpu_seconds(app), cpu_seconds(pg)
-            client_before = time.process_time()
-            measuring["on"] = True
+            client_before = children_cpu()
+            stop_sampling = asyncio.Event()
+            sampling = (
+                asyncio.create_task(sample_activity(info["database_url"], ports, stop_sampling))
+                if args.sample
+                else None
+            )
             started = time.monotonic()
-            await asyncio.sleep(args.seconds)
-            measuring["stop"] = True
+            found = await run_wrk(url, args.clients, args.seconds, measured)
             wall = time.monotonic() - started
-            app_after, pg_after = cpu_seconds(app), cpu_seconds(postgres_processes())
-            client_cpu = time.process_time() - client_before
-            await asyncio.gather(*loops, return_exceptions=True)
+            app_after, pg_after = cpu_seconds(app), cpu_seconds(pg)
+            client_cpu = children_cpu() - client_before
+            stop_sampling.set()
+            activity = await sampling if sampling is not None else None
             async with pool.acquire() as conn:
                 journal = int(
                     await conn.fetchval(
@@ -267,29 +419,27 @@ async def post_positions(
                 )
         finally:
             await pool.close()
+    statuses: dict[str, int] = found["statuses"]
+    if found["socket_errors"]:
+        statuses["socket errors"] = found["socket_errors"]
     ok = statuses.get("200", 0)
-    durations.sort()
+    measured_seconds = found["duration_us"] / 1e6
+    app_seconds = sum(app_after[p] - app_before.get(p, 0.0) for p in app_after)
     return {
         "positions_ok": ok,
         "statuses": statuses,
-        "first_errors": errors,
-        "rate": round(ok / wall, 1),
-        "latency_ms": {
-            "p50": percentile(durations, 50),
-            "p99": percentile(durations, 99),
-            "max": percentile(durations, 100),
-        },
-        # Journal events of the proposals from the start of the measured window to the end
-        # of the drain: at least the acknowledged positions (one event each).
+        "rate": round(ok / measured_seconds, 1),
+        "latency_ms": {key: round(found[key] / 1000, 2) for key in ("p50", "p99", "max")},
+        # Journal events of the proposals written from the start of the measured run: at
+        # least the acknowledged positions (one event each).
         "journal_events_after_start": journal,
         "cores": {
-            "app": round(sum(app_after[p] - app_before.get(p, 0.0) for p in app_after) / wall, 2),
+            "app": round(app_seconds / wall, 2),
             "postgres": round(sum(pg_after[p] - pg_before.get(p, 0.0) for p in pg_after) / wall, 2),
             "client": round(client_cpu / wall, 2),
         },
-        "app_cpu_ms_per_position": round(
-            sum(app_after[p] - app_before.get(p, 0.0) for p in app_after) * 1000 / max(ok, 1), 2
-        ),
+        "activity": activity,
+        "app_cpu_ms_per_position": round(app_seconds * 1000 / max(ok, 1), 2),
     }
 
 
@@ -308,6 +458,9 @@ def main() -> int:
     parser.add_argument("--proposals", type=int, default=1, help="spread the clients over K")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-key", action="store_true", help="no Idempotency-Key header")
+    parser.add_argument(
+        "--sample", action="store_true", help="show where the app's connections spend their time"
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 55 and 1 <= args.seconds <= 300 and 1 <= args.proposals <= 50):
         raise SystemExit("writes.py: --clients 1–55, --seconds 1–300, --proposals 1–50")
@@ -379,6 +532,12 @@ def main() -> int:
     for label, ok, value in checks:
         print(f"  {'MET   ' if ok else 'MISSED'} {label}: {value}")
     print(f"  app CPU per position: {api['app_cpu_ms_per_position']:.2f} ms")
+    if api["activity"]:
+        activity = api["activity"]
+        print(f"\n  the app's {activity['connections']} connections, mean number in each state "
+              f"({activity['samples']} samples):")  # fmt: skip
+        for key, mean in list(activity["mean_connections"].items())[:20]:
+            print(f"  {mean:6.2f}  {key}")
     report = {
         "when": stamp,
         "machine": {"cpus": psutil.cpu_count(), "busy_cores_before": round(busy, 2)},

@@ -7,6 +7,7 @@ use one and the same encoding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,22 @@ from consentir.db import Connection
 
 class JournalOutsideTransaction(RuntimeError):
     """An event must be written in the same transaction as the change it records."""
+
+
+def _call(first: int) -> str:
+    """`journal_append(...)` with its six arguments as parameters `$first`… (`_arguments`)."""
+    return "journal_append(" + ", ".join(f"${first + n}" for n in range(6)) + ")"
+
+
+def _arguments(
+    space_id: int | None,
+    actor_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    data: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    return (space_id, actor_id, action, subject_type, subject_id, data or {})
 
 
 async def append(
@@ -34,15 +51,46 @@ async def append(
     if not conn.is_in_transaction():
         raise JournalOutsideTransaction(action)
     event_id = await conn.fetchval(
-        "SELECT journal_append($1, $2, $3, $4, $5, $6)",
-        space_id,
-        actor_id,
-        action,
-        subject_type,
-        subject_id,
-        data or {},
+        f"SELECT {_call(1)}",
+        *_arguments(space_id, actor_id, action, subject_type, subject_id, data),
     )
     return int(event_id)
+
+
+async def append_with(
+    conn: Connection,
+    changes: str,
+    guard: str,
+    args: Sequence[Any],
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: int | None = None,
+    space_id: int | None = None,
+    actor_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> int | None:
+    """The action's last changes and its event, in one statement (one round trip while the
+    action's locks are held): `changes` is a WITH list of data-modifying statements using
+    `$1`… of `args`; the event is appended once if the one named `guard` returns a row, and
+    its id returned; None if it returns none (nothing appended: the caller refuses the
+    action, and its transaction rolls back). As `append`, it comes last.
+
+    Every statement of a WITH list runs to completion, on one snapshot, in an unspecified
+    order: none of `changes` may read a table another of them writes; one that must run
+    after another reads its RETURNING rows (e.g. `(SELECT count(*) FROM other)`). The event
+    is appended after `guard` has run, since it reads it; PostgreSQL runs the others by the
+    statement's end. The chain is extended exactly as by `append` (journal_append takes the
+    chain's head lock and holds it until commit), so it stays one chain in commit order."""
+    if not conn.is_in_transaction():
+        raise JournalOutsideTransaction(action)
+    once = f"(SELECT FROM {guard} LIMIT 1) AS once"
+    event_id = await conn.fetchval(
+        f"WITH {changes} SELECT {_call(len(args) + 1)} FROM {once}",  # noqa: S608 (constant)
+        *args,
+        *_arguments(space_id, actor_id, action, subject_type, subject_id, data),
+    )
+    return None if event_id is None else int(event_id)
 
 
 async def last_id(conn: Connection, space_id: int) -> int:

@@ -3,10 +3,17 @@
 Every action runs in one transaction: lock the proposal row, load its state (one query),
 ask `rules.step`, write each effect, bump the proposal's revision (optimistic concurrency
 for forms that carry it), append the journal event (which notifies `space:<id>`).
+
+Every statement after the lock is a round trip that every other step on the proposal waits
+for, and the last one also holds the space's journal chain until commit (bench/writes.py
+`--sample` shows where that time goes): the bump, what the actor had to read and the event
+are one statement (`_finish`), and a step that only keeps a position writes it there too,
+so that a position is three statements under the lock: lock, state, finish.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -413,9 +420,10 @@ async def act(
     writer = _Writer(conn, space, loaded, actor, action, content)
     data = await writer.write(result)
     await _notify(conn, space, loaded, actor, action, result, content, data)
-    if actor.user_id:  # acting on it: what told them of this proposal is read
-        await notifications.seen(conn, actor.user_id, f"/s/{space.slug}/proposals/{proposal_id}")
-    await _finish(conn, loaded, actor, _EVENT[type(action)], data)
+    # Acting on it: what told them of this proposal is read (in _finish's statement).
+    seen = f"/s/{space.slug}/proposals/{proposal_id}" if actor.user_id else None
+    await _finish(conn, loaded, actor, _EVENT[type(action)], data, seen=seen,
+                  position=writer.position_later)  # fmt: skip
     return result
 
 
@@ -460,19 +468,71 @@ async def _eligible(conn: Connection, space_id: int, proposal_id: int) -> frozen
     return eligible
 
 
+# A position kept: the person's current one superseded, then (reading the count forces this
+# order, the unique index of current positions needing it) the new one, in one statement.
+_KEEP = """
+superseded AS (
+    UPDATE positions SET superseded_at = now()
+    WHERE round_id = $1 AND user_id = $3 AND superseded_at IS NULL RETURNING 1
+),
+kept AS (
+    INSERT INTO positions (round_id, version, user_id, stance, reason, recorded_by)
+    SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT count(*) FROM superseded) AS first
+    RETURNING id
+)"""
+
+# The step's last changes, with its journal event (journal.append_with), in one statement:
+# what told the actor of this proposal is marked read (notifications/store.py `seen`: the
+# link $4, with or without an #anchor, found through notifications_unread_link_idx; nothing
+# when $4 is NULL), then the revision is bumped, only from the one the step was decided on
+# (the guard: no row, no event). `bumped` reads `seen`, so they run in this order, then the
+# event is appended (its chain lock taken last, as ever).
+_FINISH = """
+seen AS (
+    UPDATE notifications SET read_at = now()
+    WHERE user_id = $3 AND read_at IS NULL AND split_part(link, '#', 1) = $4
+    RETURNING 1
+),
+bumped AS (
+    UPDATE proposals SET revision = revision + 1, updated_at = now()
+    WHERE id = $1 AND revision = $2 AND (SELECT count(*) FROM seen) >= 0
+    RETURNING revision
+)"""
+
+
+def _shifted(sql: str, by: int) -> str:
+    """`sql` with its parameters $n numbered $(n + by) (to join it to another statement)."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + by}", sql)
+
+
+# A step that does nothing but keep a position (most consents and concerns: the commonest
+# write by far): the position too, in the same statement; the event once both the position
+# is kept and the revision bumped (`done` reads both).
+_FINISH_KEEPING = f"""{_FINISH},
+{_shifted(_KEEP, 4)},
+done AS (SELECT FROM bumped, kept)"""
+
+
 async def _finish(
-    conn: Connection, loaded: Loaded, actor: Actor, event: str, data: dict[str, Any]
+    conn: Connection,
+    loaded: Loaded,
+    actor: Actor,
+    event: str,
+    data: dict[str, Any],
+    *,
+    seen: str | None = None,
+    position: tuple[Any, ...] | None = None,
 ) -> None:
-    updated = await conn.fetchval(
-        """UPDATE proposals SET revision = revision + 1, updated_at = now()
-           WHERE id = $1 AND revision = $2 RETURNING revision""",
-        loaded.head.id,
-        loaded.head.revision,
-    )
-    if updated is None:  # the row lock makes this impossible; kept as the last guard
-        raise DomainError("stale_proposal", STALE, status=409)
-    await journal.append(
+    """Bump the revision, mark `seen` read for the actor, keep `position` (the arguments of
+    `_KEEP`) if given, append the journal event: one round trip, the last before the commit,
+    while the proposal's row lock is held."""
+    args = (loaded.head.id, loaded.head.revision, actor.user_id or None, seen)
+    changes, guard = (_FINISH, "bumped") if position is None else (_FINISH_KEEPING, "done")
+    appended = await journal.append_with(
         conn,
+        changes,
+        guard,
+        (*args, *(position or ())),
         action=event,
         subject_type="proposal",
         subject_id=loaded.head.id,
@@ -480,6 +540,8 @@ async def _finish(
         actor_id=actor.user_id or None,
         data=data,
     )
+    if appended is None:  # the row lock makes this impossible; kept as the last guard
+        raise DomainError("stale_proposal", STALE, status=409)
 
 
 class _Writer:
@@ -502,6 +564,8 @@ class _Writer:
         self.content = content
         self.round_id = loaded.round_id
         self.position_id: int | None = None
+        # The position of a step that does nothing else: written by _finish's statement.
+        self.position_later: tuple[Any, ...] | None = None
         self.data: dict[str, Any] = {}
 
     @property
@@ -520,8 +584,13 @@ class _Writer:
                     await self._open_round(effect)
                 case VersionPublished():
                     await self._version(effect)
+                case PositionKept() if result.effects == (effect,):
+                    self.position_later = self._position_kept(effect)
                 case PositionKept():
-                    await self._position(effect)
+                    self.position_id = await self.conn.fetchval(
+                        f"WITH {_KEEP} SELECT id FROM kept",  # noqa: S608 (constant text)
+                        *self._position_kept(effect),
+                    )
                 case ObjectionRaised():
                     await self._objection(effect)
                 case ObjectionChanged():
@@ -725,27 +794,14 @@ class _Writer:
         if effect.answers:
             self.data["answers"] = sorted(effect.answers)
 
-    async def _position(self, effect: PositionKept) -> None:
+    def _position_kept(self, effect: PositionKept) -> tuple[Any, ...]:
+        """`_KEEP`'s arguments for this position; what the journal says of it."""
         reason = self.action.reason if isinstance(self.action, rules.GivePosition) else ""
-        await self.conn.execute(
-            """UPDATE positions SET superseded_at = now()
-               WHERE round_id = $1 AND user_id = $2 AND superseded_at IS NULL""",
-            self.round_id,
-            effect.person,
-        )
-        self.position_id = await self.conn.fetchval(
-            """INSERT INTO positions (round_id, version, user_id, stance, reason, recorded_by)
-               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-            self.round_id,
-            effect.version,
-            effect.person,
-            effect.stance.value,
-            reason,
-            self.actor.user_id,
-        )
         self.data.update(person=effect.person, stance=effect.stance.value, version=effect.version)
         if effect.on_behalf:
             self.data["on_behalf_of"] = effect.person
+        return (self.round_id, effect.version, effect.person, effect.stance.value, reason,
+                self.actor.user_id)  # fmt: skip
 
     async def _objection(self, effect: ObjectionRaised) -> None:
         reason = self.action.reason if isinstance(self.action, rules.GivePosition) else ""
