@@ -34,10 +34,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import email.utils
 import functools
 import hashlib
 import json
 import math
+import random
 import re
 import resource
 import subprocess
@@ -46,6 +48,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -596,18 +599,58 @@ def summarise_delivery(streams: list[Stream], expected: dict[int, float]) -> dic
 #
 # Each page is what a browser holding the proposal page does: one SSE stream on the space
 # (`/live/s/<slug>`), and, when an event named `proposal-<id>` arrives, a GET of the round's
-# fragment (`<proposal>/round`, as htmx sends it: `HX-Request`, the session cookie, and
-# `If-None-Match` when the server gave the fragment an ETag). One position is committed at a
-# time through the JSON API; for each page, the time from that commit (the journal row's
-# `created_at`, taken just before the commit) until the page has received a fragment showing
-# the new round state (its body equals the reference fetched once everything is quiet, and
-# differs from the one before the event). A 304 after the change, or a stale body, counts
-# as not updated.
+# fragment (`<proposal>/round`, as htmx sends it: `HX-Request`, the session cookie), made as
+# static/live.js makes it (its numbers are read from that file): after a random 0–SPREAD_MS;
+# refused (503, 429), sent again after Retry-After plus a random 0–JITTER_MS, until it is
+# answered; with `If-None-Match` when the page holds a copy from an earlier fetch (the
+# browser's HTTP cache: the fragment is `private, no-cache` with an ETag), a 304 then showing
+# that copy. One fetch at a time per page, and at most one more waiting (htmx's default
+# `hx-sync`, "queue first": a third event meanwhile is dropped). A page has no copy before
+# its first live fetch (the round came with the page). One position is committed at a time
+# through the JSON API; for each page, the time from that commit (the journal row's
+# `created_at`, taken just before the commit) until the page shows a fragment with the new
+# round state (its body equals the reference fetched once everything is quiet, and differs
+# from the one before the event). A stale body counts as not updated.
 
 FRAGMENT_TIMEOUT = 30.0  # seconds for every page to be updated after an event
 FETCH_CONCURRENCY_AT_START = 50
 # Per-request parts of a fragment that are not the round's state (a form's token).
 VOLATILE = re.compile(rb'(name="(?:_csrf_token|csrf_token|_key|key)" value=")[^"]*"')
+LIVE_JS = Path(__file__).resolve().parents[1] / "static" / "live.js"
+
+
+@dataclass(frozen=True)
+class LiveRules:
+    """How static/live.js spreads and retries a fetch the stream triggers."""
+
+    spread_ms: float
+    jitter_ms: float
+    retry_after_default_s: float
+    retry_after_max_s: float
+
+    @classmethod
+    def read(cls, path: Path = LIVE_JS) -> LiveRules:
+        text = path.read_text()
+
+        def number(name: str) -> float:
+            found = re.search(rf"\bvar {name} = (\d+(?:\.\d+)?);", text)
+            if found is None:
+                raise SystemExit(f"live.py: {name} not found in {path}")
+            return float(found.group(1))
+
+        return cls(number("SPREAD_MS"), number("JITTER_MS"), number("RETRY_AFTER_DEFAULT_S"),
+                   number("RETRY_AFTER_MAX_S"))  # fmt: skip
+
+    def retry_after(self, header: str | None) -> float:
+        """Seconds to wait, as live.js reads Retry-After (digits; an HTTP date; else 1 s)."""
+        value = (header or "").strip()
+        seconds = self.retry_after_default_s
+        if value.isdigit():
+            seconds = float(value)
+        elif value:
+            with contextlib.suppress(TypeError, ValueError):
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        return min(max(seconds, 0.0), self.retry_after_max_s)
 
 
 @dataclass
@@ -615,16 +658,19 @@ class Fetch:
     started: float
     ended: float
     status: int
-    digest: str
+    digest: str  # of what the page shows after it (a 304: its copy)
     trigger: int  # the event id that made the page fetch
 
 
 @dataclass(eq=False)
 class Page:
     stream: Stream
-    etag: str | None = None
+    etag: str | None = None  # the browser's cached copy of the fragment: its ETag…
+    copy: str = ""  # …and the digest of its body
     fetches: list[Fetch] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    busy: bool = False  # a fetch under way (htmx's request queue: "queue first")
+    queued: int | None = None  # the event of the one fetch waiting for it, if any
 
 
 async def http_get(
@@ -669,18 +715,39 @@ def digest(body: bytes) -> str:
     return hashlib.sha1(VOLATILE.sub(rb"\1\"", body)).hexdigest()
 
 
-async def fetch_fragment(page: Page, port: int, path: str, cookie: str, trigger: int) -> None:
-    headers = {"cookie": cookie, "hx-request": "true", "hx-current-url": path}
-    if page.etag:
-        headers["if-none-match"] = page.etag
-    started = time.time()
-    try:
-        status, found, body = await http_get(port, path, headers)
-    except (OSError, ValueError, IndexError) as error:
-        page.fetches.append(Fetch(started, time.time(), 0, repr(error), trigger))
+async def fetch_fragment(
+    page: Page, port: int, path: str, cookie: str, trigger: int, live: LiveRules | None
+) -> None:
+    """The page's fetch of its round, as live.js makes it (`live`: None for the one made
+    before any event, which only reads the state then: no spread, no copy kept). Every
+    attempt is recorded; the last one answered (not 503/429) leaves the page's copy."""
+    if live is not None:
+        await asyncio.sleep(random.uniform(0, live.spread_ms) / 1000)
+    deadline = time.monotonic() + FRAGMENT_TIMEOUT
+    while True:
+        headers = {"cookie": cookie, "hx-request": "true", "hx-current-url": path}
+        if live is not None and page.etag:
+            headers["if-none-match"] = page.etag
+        started = time.time()
+        try:
+            status, found, body = await http_get(port, path, headers)
+        except (OSError, ValueError, IndexError) as error:
+            page.fetches.append(Fetch(started, time.time(), 0, repr(error), trigger))
+            return
+        shown = page.copy if status == 304 else digest(body)
+        page.fetches.append(Fetch(started, time.time(), status, shown, trigger))
+        if live is None:
+            return
+        if status in (503, 429):
+            wait = live.retry_after(found.get("retry-after"))
+            wait += random.uniform(0, live.jitter_ms) / 1000
+            if time.monotonic() + wait > deadline:
+                return
+            await asyncio.sleep(wait)
+            continue
+        if status == 200 and "etag" in found:  # the browser keeps it (private, no-cache)
+            page.etag, page.copy = found["etag"], shown
         return
-    page.etag = found.get("etag", page.etag)
-    page.fetches.append(Fetch(started, time.time(), status, digest(body), trigger))
 
 
 async def fragments(
@@ -697,19 +764,35 @@ async def fragments(
     step_url = f"/api/v1/spaces/{slug}/proposals/{proposal_id}/steps/position"
     base = f"http://{HOST}:{port}"
     pages: list[Page] = []
+    live = LiveRules.read()
 
     def on_event(page: Page, event_id: int, name: bytes) -> None:
-        if name == wanted:
-            task = asyncio.create_task(fetch_fragment(page, port, fragment, cookie, event_id))
-            page.tasks.add(task)
-            task.add_done_callback(page.tasks.discard)
+        if name != wanted:
+            return
+        if page.busy:  # htmx: one more waits for the current one; beyond that, dropped
+            if page.queued is None:
+                page.queued = event_id
+            return
+        page.busy = True
+        task = asyncio.create_task(run_fetches(page, event_id))
+        page.tasks.add(task)
+        task.add_done_callback(page.tasks.discard)
+
+    async def run_fetches(page: Page, event_id: int) -> None:
+        try:
+            next_event: int | None = event_id
+            while next_event is not None:
+                await fetch_fragment(page, port, fragment, cookie, next_event, live)
+                next_event, page.queued = page.queued, None
+        finally:
+            page.busy = False
 
     for n in range(args.streams):
         page = Page(Stream(n))
         page.stream.on_event = functools.partial(on_event, page)
         pages.append(page)
     request = request_bytes(f"/live/s/{slug}", port, cookie)
-    results: dict[str, Any] = {"pages": args.streams, "events": []}
+    results: dict[str, Any] = {"pages": args.streams, "live_js": vars(live), "events": []}
     pooled: list[float] = []
     pool = await db.create_pool(info["database_url"], min_size=1, max_size=2)
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -721,14 +804,22 @@ async def fragments(
             if first.status_code != 200:
                 raise SystemExit(f"live.py: the proposal's API answered {first.status_code}")
             version = int(first.json()["version"])
+            # The proposal page as a browser loads it: its cookies then (the CSRF cookie the
+            # page sets) go with every fetch of the fragment, as a browser's would.
+            loaded = await client.get(f"/s/{slug}/proposals/{proposal_id}",
+                                      headers={"cookie": cookie})  # fmt: skip
+            if loaded.status_code != 200:
+                raise SystemExit(f"live.py: the proposal's page answered {loaded.status_code}")
+            cookie = "; ".join([cookie, *(f"{k}={v}" for k, v in loaded.cookies.items())])
             tasks, open_seconds = await open_streams([p.stream for p in pages], port, request)
             print(f"  {len(pages)} pages: streams open in {open_seconds:.1f} s")
-            # Each page has its fragment (and its ETag, if any) as it was loaded.
+            # The state before any event, as each page shows it (a browser has the round from
+            # the page itself: no copy of the fragment is kept from this fetch).
             limit = asyncio.Semaphore(FETCH_CONCURRENCY_AT_START)
 
             async def initial(page: Page) -> None:
                 async with limit:
-                    await fetch_fragment(page, port, fragment, cookie, 0)
+                    await fetch_fragment(page, port, fragment, cookie, 0, None)
 
             await asyncio.gather(*(initial(p) for p in pages))
             bad = [p.fetches[-1].status for p in pages if p.fetches[-1].status != 200]
@@ -780,7 +871,8 @@ async def fragments(
                     mine = [f for f in p.fetches if f.trigger in event_ids]
                     for f in mine:
                         statuses[str(f.status)] = statuses.get(str(f.status), 0) + 1
-                    fresh = [f for f in mine if f.status == 200 and f.digest == reference]
+                    # A 304 shows the page's copy (its digest is that copy's).
+                    fresh = [f for f in mine if f.status in (200, 304) and f.digest == reference]
                     if fresh:
                         latencies.append((min(f.ended for f in fresh) - committed) * 1000)
                     elif mine:
@@ -824,6 +916,9 @@ async def fragments(
         "expected": len(every) * len(pages),
         "stale": sum(e["stale"] for e in every),
         "no_fetch": sum(e["no_fetch"] for e in every),
+        # Fetches refused for now (503, 429) and sent again after Retry-After, as live.js does.
+        "refused": sum(e["fetch_statuses"].get(c, 0) for e in every for c in ("503", "429")),
+        "not_modified": sum(e["fetch_statuses"].get("304", 0) for e in every),
         "ms_from_commit": {
             "p50": percentile(pooled, 50),
             "p99": percentile(pooled, 99),
@@ -844,14 +939,20 @@ def report_fragments(
     ms = s["ms_from_commit"]
     print()
     print(
-        "| pages | events | pages updated | stale | no fetch | p50 ms | p99 ms | max ms "
-        "| app CPU ms/event | PostgreSQL CPU ms/event |"
+        "| pages | events | pages updated | stale | no fetch | refused, retried | p50 ms "
+        "| p99 ms | max ms | app CPU ms/event | PostgreSQL CPU ms/event |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
         f"| {results['pages']} | {s['events']} | {s['updated']}/{s['expected']} | {s['stale']} "
-        f"| {s['no_fetch']} | {ms['p50']:.0f} | {ms['p99']:.0f} | {ms['max']:.0f} "
-        f"| {s['app_cpu_ms_per_event']:.0f} | {s['postgres_cpu_ms_per_event']:.0f} |"
+        f"| {s['no_fetch']} | {s['refused']} | {ms['p50']:.0f} | {ms['p99']:.0f} "
+        f"| {ms['max']:.0f} | {s['app_cpu_ms_per_event']:.0f} "
+        f"| {s['postgres_cpu_ms_per_event']:.0f} |"
+    )
+    live = results["live_js"]
+    print(
+        f"  as static/live.js: first fetch after 0–{live['spread_ms']:.0f} ms; refused: again "
+        f"after Retry-After + 0–{live['jitter_ms']:.0f} ms"
     )
     checks = [
         ("every page updated", s["updated"] == s["expected"], f"{s['updated']}/{s['expected']}"),

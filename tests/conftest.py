@@ -274,6 +274,23 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
+async def two_apps(
+    scenario_database: tuple[str, Scenario], tmp_path: Path
+) -> AsyncIterator[tuple[AsyncTestClient[Litestar], Litestar, AsyncTestClient[Litestar], Litestar]]:
+    """Two apps (as two workers) on one database, each with its own fragment cache."""
+    settings = Settings(
+        database_url=scenario_database[0], secret_key=TEST_SECRET, data_dir=str(tmp_path)
+    )
+    first, second = create_app(settings), create_app(settings)
+    base = "http://127.0.0.1:8000"
+    async with (
+        AsyncTestClient(app=first, base_url=base) as one,
+        AsyncTestClient(app=second, base_url=base) as two,
+    ):
+        yield one, first, two, second
+
+
+@pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as test_client:
         yield test_client

@@ -6,18 +6,13 @@ line; two apps (two workers) on one database never serve a stale fragment."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from consentir import db
-from consentir.app import create_app
-from consentir.config import Settings
 from consentir.mandates import store as mandates
 from consentir.spaces.store import Space
 from consentir.web.fragments import FragmentCache
@@ -79,23 +74,6 @@ async def check_every_viewer(client: Client, app: Litestar, world: Scenario, url
     return cache.hits - hits
 
 
-@pytest.fixture
-async def two_apps(
-    scenario_database: tuple[str, Scenario], tmp_path: Path
-) -> AsyncIterator[tuple[Client, Litestar, Client, Litestar]]:
-    """Two apps (as two workers) on one database, each with its own fragment cache."""
-    settings = Settings(
-        database_url=scenario_database[0], secret_key=TEST_SECRET, data_dir=str(tmp_path)
-    )
-    first, second = create_app(settings), create_app(settings)
-    base = "http://127.0.0.1:8000"
-    async with (
-        AsyncTestClient(app=first, base_url=base) as one,
-        AsyncTestClient(app=second, base_url=base) as two,
-    ):
-        yield one, first, two, second
-
-
 async def step(
     client: Client, world: Scenario, role: str, url: str, verb: str, **data: Any
 ) -> None:
@@ -123,6 +101,32 @@ async def question_id(pool: asyncpg.Pool, url: str) -> int:
                                    proposal_id))  # fmt: skip
 
 
+async def drafted(client: Client, world: Scenario, pool: asyncpg.Pool, alpha: Space,
+                  hide: bool) -> str:  # fmt: skip
+    """A new draft of the member's in alpha, whose positions are hidden or not: its URL."""
+    await pool.execute("UPDATE spaces SET hide_positions = $1 WHERE id = $2", hide, alpha.id)
+    act_as(client, world, "member")
+    created = await post_form(client, "/s/alpha/proposals", NEW)
+    assert created.status_code == 303, created.text
+    return str(created.headers["location"])
+
+
+async def take(
+    client: Client, world: Scenario, pool: asyncpg.Pool, url: str, role: str, verb: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """One step of a walk through the process: "?o" and "?q" stand for the proposal's last
+    objection and question; what was sent."""
+    data = dict(data)
+    for field, value in data.items():
+        if value == "?o":
+            data[field] = str(await objection_id(pool, url))
+        elif value == "?q":
+            data[field] = str(await question_id(pool, url))
+    await step(client, world, role, url, verb, **data)
+    return data
+
+
 @pytest.mark.parametrize("hide", [True, False], ids=["positions-hidden", "positions-shown"])
 async def test_every_step_every_viewer_the_cached_page_is_the_fresh_one(
     two_apps: tuple[Client, Litestar, Client, Litestar],
@@ -132,11 +136,7 @@ async def test_every_step_every_viewer_the_cached_page_is_the_fresh_one(
     hide: bool,
 ) -> None:
     client, app, other, other_app = two_apps
-    await pool.execute("UPDATE spaces SET hide_positions = $1 WHERE id = $2", hide, alpha.id)
-    act_as(client, world, "member")
-    created = await post_form(client, "/s/alpha/proposals", NEW)
-    assert created.status_code == 303, created.text
-    url = str(created.headers["location"])
+    url = await drafted(client, world, pool, alpha, hide)
     hits = await check_every_viewer(client, app, world, url)  # the draft
     steps: list[tuple[str, str, dict[str, Any]]] = [
         ("member", "submit", {}),
@@ -171,13 +171,7 @@ async def test_every_step_every_viewer_the_cached_page_is_the_fresh_one(
         ),
     ]
     for role, verb, data in steps:
-        data = dict(data)
-        for field, value in data.items():
-            if value == "?o":
-                data[field] = str(await objection_id(pool, url))
-            elif value == "?q":
-                data[field] = str(await question_id(pool, url))
-        await step(client, world, role, url, verb, **data)
+        await take(client, world, pool, url, role, verb, data)
         hits += await check_every_viewer(client, app, world, url)
         # The other worker, which has cached the page before this step, serves it fresh.
         hits += await check_every_viewer(other, other_app, world, url)

@@ -16,10 +16,11 @@ from urllib.parse import quote
 
 import asyncpg
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from consentir import db
@@ -45,7 +46,8 @@ from consentir.spaces.rules import Action, allowed
 from consentir.spaces.store import SpaceView
 from consentir.web import boundary, idempotency
 from consentir.web.forms import FormInvalid, field_error, parse_form
-from consentir.web.fragments import Fragment, digest
+from consentir.web.fragments import Fragment, digest, entity_tag, etag_matches
+from consentir.web.fragments import render as render_fragment
 from consentir.web.i18n import aware, domain_message, gettext
 
 FormData = URLEncodedBody[dict[str, Any]]
@@ -729,12 +731,8 @@ def _fragments(
     common = {**names, "words": words, "base": base}
     at = (head.id, head.revision, base)
     answered = sorted(state.round.answered) if state.round is not None else []
-    round_ = Fragment(
-        "proposals/_round.html",
-        (*at, hidden, digest(found.open_round, answered)),
-        {**common, "open_round": found.open_round, "hidden": hidden,
-         "state": {"round": {"answered": answered} if state.round is not None else None}},
-    )  # fmt: skip
+    round_ = _round_part(head.id, head.revision, base, found.open_round, answered,
+                         hidden=hidden, choice=choice is not None, words=words)  # fmt: skip
     letters = {s.id: s.letter for s in choice["named"].values()} if choice else None
     own_form = can["answer"] and any(not q["answer"] for q in found.questions)
     questions = Fragment(
@@ -766,6 +764,32 @@ def _fragments(
     )  # fmt: skip
     return {"round": round_, "questions": questions, "objections": objections_,
             "history": history}  # fmt: skip
+
+
+def _round_part(
+    proposal_id: int,
+    revision: int,
+    base: str,
+    open_round: dict[str, Any] | None,
+    answered: list[int],
+    *,
+    hidden: bool,
+    choice: bool,
+    words: dict[str, str],
+) -> Fragment:
+    """The open round (who has answered, and the answers unless hidden), as the proposal
+    page shows it and as its live re-fetch (`round_fragment`) serves it: the same key for
+    both, so one rendering serves the page and every re-fetch. It depends on the revision,
+    the visibility class (`hidden`: positions hidden while the objection round is open, for
+    every viewer, facilitators too) and what it shows (`answered`: sorted ids); nothing of
+    the viewer's."""
+    names = {**labels.CONTEXT, **(labels.CHOICE_CONTEXT if choice else {})}
+    return Fragment(
+        "proposals/_round.html",
+        (proposal_id, revision, base, hidden, digest(open_round, answered)),
+        {**names, "words": words, "base": base, "open_round": open_round, "hidden": hidden,
+         "state": {"round": {"answered": answered} if open_round is not None else None}},
+    )  # fmt: skip
 
 
 async def _election(
@@ -923,16 +947,61 @@ def meeting_return(here: SpaceView, back: Any) -> str | None:
 
 @get("/s/{slug:str}/proposals/{proposal_id:int}/round")
 async def round_fragment(
+    request: Request[Any, Any, Any],
     here: NamedDependency[SpaceView],
     me: NamedDependency[User],
     pool: NamedDependency[asyncpg.Pool],
     proposal_id: FromPath[int],
-) -> Template:
-    """The open round of the proposal page, as it is now (htmx fetches it when the space's
-    stream announces a change of this proposal)."""
+) -> Response[str]:
+    """The open round of the proposal page, as it is now: every open page fetches it when
+    the space's stream announces a change of this proposal (static/live.js spreads and
+    retries those fetches). It reads only the open round (one statement) and checks the
+    access rule of every proposal page (`_visible`); its HTML is one shared fragment, from
+    the cache (nothing of the viewer's in it), with a weak ETag (`_live_round`): a re-fetch
+    whose If-None-Match still matches is answered 304, without rendering. The middleware
+    adds `Cache-Control: private, no-cache` and `Vary` to the 200; the 304 carries the same
+    (RFC 9110 15.4.5), so the browser revalidates its copy every time."""
     async with pool.acquire() as conn:
-        context = await proposal_context(conn, here, me, proposal_id)
-    return _page("proposals/_round_live.html", here, live_update=True, **context)
+        found = await store.open_round(conn, here.space.id, proposal_id)
+    # rules.may_view reads the stage and the proposer (a draft: theirs and the facilitators').
+    if found is None or not rules.may_view(
+        rules.Proposal(found.stage, found.proposer_id, found.version),
+        actor_of(here, me),
+        may_view_space=True,
+    ):
+        raise DomainError("proposal_not_found", store.NOT_FOUND, status=404)
+    live = _live_round(here, proposal_id, found)
+    etag = entity_tag(live)
+    headers = {"etag": etag} if etag is not None else {}
+    if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
+        return Response("", status_code=304, headers={**headers, **NOT_MODIFIED_HEADERS})
+    engine = request.app.template_engine
+    assert isinstance(engine, JinjaTemplateEngine)
+    return Response(render_fragment(engine.engine, live), media_type=MediaType.HTML,
+                    headers=headers)  # fmt: skip
+
+
+# What the middleware adds to an HTML page (web/middleware.py), said again on a 304, which
+# has no content type for it to recognise; test_round_fragment.py checks they agree.
+NOT_MODIFIED_HEADERS = {"cache-control": "private, no-cache", "vary": "Cookie, Accept-Language"}
+
+
+def _live_round(here: SpaceView, proposal_id: int, found: store.OpenRound) -> Fragment:
+    """The live round's response as a fragment of its own: `_round_live.html` around the
+    page's round fragment (`_round_part`, the same key), with the notice that the proposal
+    has changed; keyed on the round's key (the wrapper adds nothing else that varies)."""
+    base = f"/s/{here.space.slug}/proposals/{proposal_id}"
+    open_round = found.open_round
+    hidden = here.space.hide_positions and open_round is not None and (
+        open_round["kind"] == "object")  # as Detail.positions_hidden  # fmt: skip
+    part = _round_part(proposal_id, found.revision, base, open_round, found.answered,
+                       hidden=hidden, choice=found.choice, words=labels.words())  # fmt: skip
+    return Fragment(
+        "proposals/_round_live.html",
+        None if part.key is None else ("live", part.key),
+        {**part.context, "proposal": {"id": proposal_id}, "fragments": {"round": part},
+         "live_update": True},
+    )  # fmt: skip
 
 
 @get("/s/{slug:str}/proposals/{proposal_id:int}/diff")

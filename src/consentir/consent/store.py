@@ -848,15 +848,9 @@ class _Writer:
 
 # --- reading: the proposal page and the list ----------------------------------------------
 
-_DETAIL = """
-SELECT
-  (SELECT json_agg(json_build_object(
-       'number', v.number, 'title', v.title, 'driver', v.driver, 'body', v.body,
-       'note', v.note, 'role', v.role_text,
-       'author', au.name, 'created_at', v.created_at) ORDER BY v.number)
-     FROM proposal_versions v JOIN users au ON au.id = v.author_id
-    WHERE v.proposal_id = p.id) AS versions,
-  (SELECT json_agg(json_build_object(
+# A round as the proposal page shows it (rounds `r`): what the page's `_DETAIL` gives for
+# each round, and the live round (`_OPEN_ROUND`) for the open one, the same object in both.
+_ROUND = """json_build_object(
        'id', r.id, 'kind', r.kind, 'version', r.version, 'opened_at', r.opened_at,
        'closed_at', r.closed_at, 'deadline', r.deadline, 'outcome', r.outcome,
        'overdue', r.overdue_at IS NOT NULL,
@@ -874,7 +868,17 @@ SELECT
        'reactions', (SELECT json_agg(json_build_object(
                          'user_id', x.author_id, 'text', x.text, 'passed', x.passed) ORDER BY x.id)
                        FROM reactions x WHERE x.round_id = r.id)
-     ) ORDER BY r.id)
+     )"""
+
+_DETAIL = """
+SELECT
+  (SELECT json_agg(json_build_object(
+       'number', v.number, 'title', v.title, 'driver', v.driver, 'body', v.body,
+       'note', v.note, 'role', v.role_text,
+       'author', au.name, 'created_at', v.created_at) ORDER BY v.number)
+     FROM proposal_versions v JOIN users au ON au.id = v.author_id
+    WHERE v.proposal_id = p.id) AS versions,
+  (SELECT json_agg(:round ORDER BY r.id)
      FROM rounds r WHERE r.proposal_id = p.id) AS rounds,
   (SELECT json_agg(json_build_object(
        'id', q.id, 'author', qu.name, 'author_id', q.author_id, 'text', q.text,
@@ -906,7 +910,7 @@ SELECT
   p.stage
 FROM proposals p
 WHERE p.id = $1 AND p.space_id = $2
-"""
+""".replace(":round", _ROUND)
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -1360,3 +1364,78 @@ async def awaiting(
         )
         for r in rows
     ]
+
+
+# --- the open round alone (consent/routes.py `round_fragment`: the proposal page's live part) --
+#
+# Added for the live fragment: what a re-fetch of the round needs and nothing more, in one
+# statement. The round's object is built exactly as `_DETAIL` builds each round (same keys,
+# same order, same conversions), and `answered` as `state_from_row` counts them, so that the
+# fragment rendered from it has the same cache key as the proposal page's own.
+
+_OPEN_ROUND = """
+SELECT p.stage, p.proposer_id, p.version, p.revision,
+       EXISTS (SELECT 1 FROM scenario_choices WHERE proposal_id = p.id) AS choice,
+       CASE WHEN r.id IS NOT NULL AND r.closed_at IS NULL THEN :round END AS open_round,
+       -- Who has answered the open round (rules.Round.answered): their positions and
+       -- reactions; in a nominations round, whoever holds a current nomination (an election)
+       -- or preference (a scenario choice), as `_STATE` reads them.
+       CASE WHEN r.id IS NULL OR r.closed_at IS NOT NULL THEN '{}'::bigint[]
+            WHEN r.kind = 'nominate' THEN
+              CASE WHEN EXISTS (SELECT 1 FROM elections WHERE proposal_id = p.id) THEN
+                (SELECT coalesce(array_agg(n.voter_id), '{}') FROM nominations n
+                  WHERE n.proposal_id = p.id AND n.superseded_at IS NULL)
+              ELSE
+                (SELECT coalesce(array_agg(f.voter_id), '{}') FROM preferences f
+                  WHERE f.proposal_id = p.id AND f.superseded_at IS NULL)
+              END
+            ELSE
+              (SELECT coalesce(array_agg(x.user_id), '{}') FROM positions x
+                WHERE x.round_id = r.id AND x.superseded_at IS NULL)
+              || (SELECT coalesce(array_agg(x.author_id), '{}') FROM reactions x
+                   WHERE x.round_id = r.id)
+       END AS answered
+FROM proposals p
+-- The last round, open or not (Detail.open_round: the last one, if it is not closed).
+LEFT JOIN LATERAL (SELECT * FROM rounds WHERE proposal_id = p.id ORDER BY id DESC LIMIT 1) r
+       ON true
+WHERE p.id = $1 AND p.space_id = $2
+""".replace(":round", _ROUND)
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    """What the proposal page's live round needs: who may see the proposal (its stage and
+    proposer), its revision, and its open round as `Detail.open_round` gives it, with who
+    has answered it (sorted; empty without an open round)."""
+
+    stage: Stage
+    proposer_id: int
+    version: int
+    revision: int
+    choice: bool  # a scenario choice (its rounds are named as a choice names them)
+    open_round: dict[str, Any] | None
+    answered: list[int]
+
+
+async def open_round(conn: Connection, space_id: int, proposal_id: int) -> OpenRound | None:
+    """The proposal's open round, scoped to its space (another space's id: None), in one
+    statement; the caller checks who may see it (rules.may_view)."""
+    row = await conn.fetchrow(_OPEN_ROUND, proposal_id, space_id)
+    if row is None:
+        return None
+    found = row["open_round"]
+    if found is not None:
+        for key in ("participants", "positions", "reactions"):
+            found[key] = found[key] or []
+        for key in ("opened_at", "closed_at", "deadline"):
+            found[key] = _timestamp(found[key])
+    return OpenRound(
+        stage=Stage(row["stage"]),
+        proposer_id=row["proposer_id"],
+        version=row["version"],
+        revision=row["revision"],
+        choice=row["choice"],
+        open_round=found,
+        answered=sorted(set(row["answered"] or ())),
+    )

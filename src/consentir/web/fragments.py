@@ -11,21 +11,32 @@ HTML: each one keys on what it has just read from the database.
 `None` as a fragment's key: not cacheable for this viewer (a form of theirs inside): it is
 rendered with the page's full context, as an include would; so is every fragment when the
 cache is off (`FragmentCache.enabled`), the reference the tests compare cached pages with.
+
+A fragment can also be a response of its own (the proposal page's live round, re-fetched by
+every open page when the proposal changes): `render` gives its HTML from the same cache, and
+`entity_tag` a weak ETag made of what its key is made of (the template, the language, the
+key) and of the deployed templates and catalogues, so that a re-fetch whose If-None-Match
+still matches (`etag_matches`) is answered 304 without any rendering. Weak (`W/"…"`): it
+promises the same content, not the same bytes (a compressing proxy may change those).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from typing import Any
 
 import msgspec
-from jinja2 import pass_context
+from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from consentir.resources import resource_dir
 from consentir.web import i18n
 
 # Per worker: enough for a few hundred proposal pages in each language and class.
@@ -85,16 +96,14 @@ class FragmentCache:
         self.size = 0
 
 
-@pass_context
-def shared(context: Context, fragment: Fragment) -> Markup:
-    """`{{ shared(fragments.x) }}`: the fragment's HTML, from the cache or rendered now."""
-    env = context.environment
+def _cached(env: Environment, fragment: Fragment, everything: dict[str, Any]) -> str:
+    """The fragment's HTML: from the cache, or rendered with its own context and kept; not
+    cacheable (no key) or no cache: rendered with `everything` (the page's whole context),
+    as an include would (what the tests compare the cached page with)."""
     template = env.get_template(fragment.template)
     cache: FragmentCache = env.globals["fragment_cache"]  # type: ignore[assignment]
     if fragment.key is None or not cache.enabled:
-        # The viewer's own forms inside, or no cache: rendered as an include would, with
-        # the page's whole context (what the tests compare the cached page with).
-        return Markup(template.render(context.get_all()))  # noqa: S704 (autoescaped template)
+        return template.render(everything)
     key = (fragment.template, i18n.current_locale.get(), fragment.key)
     html = cache.get(key)
     if html is None:
@@ -103,4 +112,55 @@ def shared(context: Context, fragment: Fragment) -> Markup:
         cache.put(key, html)
     else:
         cache.hits += 1
+    return html
+
+
+@pass_context
+def shared(context: Context, fragment: Fragment) -> Markup:
+    """`{{ shared(fragments.x) }}`: the fragment's HTML, from the cache or rendered now."""
+    html = _cached(context.environment, fragment, context.get_all())
     return Markup(html)  # noqa: S704 (rendered by an autoescaped template)
+
+
+def render(env: Environment, fragment: Fragment) -> str:
+    """A fragment served as a response of its own: its HTML, from the cache or rendered now
+    (not cacheable, or no cache: rendered with its own context, which then must hold all
+    its template needs, the shared parts it includes too)."""
+    return _cached(env, fragment, fragment.context)
+
+
+@cache
+def deployed() -> str:
+    """A digest of what a fragment's HTML is made from besides its key: the templates, the
+    message catalogues and the app's version, read once per process. Two workers running
+    the same code agree on it; a deployment that changes any of them changes every ETag."""
+    h = hashlib.blake2b(digest_size=16)
+    with contextlib.suppress(metadata.PackageNotFoundError):  # installed, even editable
+        h.update(metadata.version("consentir").encode())
+    for folder in ("templates", "locales"):
+        root = resource_dir(folder)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def entity_tag(fragment: Fragment) -> str | None:
+    """A weak ETag for a response that is this fragment: its template, the language and
+    its key (which already holds the revision, the visibility class and the data's digest),
+    and the deployed templates (`deployed`). None: not cacheable, no ETag."""
+    if fragment.key is None:
+        return None
+    return f'W/"{digest(fragment.template, i18n.current_locale.get(), fragment.key, deployed())}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header matches this ETag, by the weak comparison that
+    RFC 9110 (13.1.2) prescribes for it (`W/` ignored on both sides; `*`: any)."""
+    if not if_none_match:
+        return False
+    opaque = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
