@@ -121,8 +121,13 @@ async def test_sigterm_ends_live_streams_lets_requests_finish_and_exits_cleanly(
             process.wait(5)
     log = process.stderr.read().decode() if process.stderr else ""
     assert exit_status == 0, log
+    # A worker that refused to stop would hold the server for WORKER_STOP_SECONDS (15 s)
+    # before granian killed it: `stopped` well under that says none did. (Granian may still
+    # log "Killing worker… refused to gracefully stop" when its liveness check races with a
+    # worker in the last milliseconds of its exit: seen once under CI load, 6 ms after that
+    # worker had logged its own clean stop below; not a refusal.)
     assert ended < 1.0 and stopped < 5.0, (ended, stopped)
-    assert "Killing worker" not in log and "Unexpected exit" not in log, log
+    assert "Unexpected exit" not in log, log
     # Each worker ran the app's own shutdown (streams, tasks, pool), not a kill.
     assert log.count("worker stopped: streams ended, tasks stopped, pool closed") == 2, log
 
