@@ -85,6 +85,15 @@ async def test_a_turn_handed_over_just_as_its_waiter_is_cancelled_is_passed_on()
     assert (turns.held, turns.waiting) == (0, 0)
 
 
+async def receive() -> dict[str, Any]:
+    """A request without a body, as a server hands it to the app."""
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send(message: Any) -> None:
+    """A client that takes whatever it is sent."""
+
+
 def _scope(method: str, path: str = "/s/x") -> dict[str, Any]:
     return {"type": "http", "method": method, "path": path, "headers": []}
 
@@ -105,12 +114,6 @@ async def test_a_page_hands_its_turn_on_when_its_response_starts() -> None:
         events.append(f"done {name}")
 
     admission = Admission(app, max_in_flight=10, body_seconds=5, max_working=1)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        return None
 
     first = asyncio.create_task(admission(_scope("GET", "/first"), receive, send))
     await asyncio.sleep(0.01)
@@ -135,12 +138,6 @@ async def test_a_request_with_a_body_does_not_wait_for_a_page_turn() -> None:
         await send({"type": "http.response.body", "body": b""})
 
     admission = Admission(app, max_in_flight=10, body_seconds=5, max_working=1)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        return None
 
     page = asyncio.create_task(admission(_scope("GET"), receive, send))
     waiting = asyncio.create_task(admission(_scope("GET"), receive, send))

@@ -49,6 +49,7 @@ from consentir.web.forms import FormInvalid, field_error, parse_form
 from consentir.web.fragments import Fragment, digest, entity_tag, etag_matches
 from consentir.web.fragments import render as render_fragment
 from consentir.web.i18n import aware, domain_message, gettext
+from consentir.web.middleware import PAGE_CACHE_CONTROL, PAGE_VARY
 
 FormData = URLEncodedBody[dict[str, Any]]
 
@@ -981,9 +982,9 @@ async def round_fragment(
                     headers=headers)  # fmt: skip
 
 
-# What the middleware adds to an HTML page (web/middleware.py), said again on a 304, which
-# has no content type for it to recognise; test_round_fragment.py checks they agree.
-NOT_MODIFIED_HEADERS = {"cache-control": "private, no-cache", "vary": "Cookie, Accept-Language"}
+# What the middleware adds to an HTML page, said again on a 304, which has no content type
+# for it to recognise.
+NOT_MODIFIED_HEADERS = {"cache-control": PAGE_CACHE_CONTROL, "vary": PAGE_VARY}
 
 
 def _live_round(here: SpaceView, proposal_id: int, found: store.OpenRound) -> Fragment:

@@ -27,6 +27,11 @@ from consentir.web.i18n import LOCALE_COOKIE, current_locale, negotiate
 access_log = logging.getLogger("consentir.access")
 log = logging.getLogger(__name__)
 
+# What every HTML page is sent with (it carries a CSRF token and depends on who asks and in
+# which language); a 304 for a page (consent/routes.py round_fragment) says the same.
+PAGE_CACHE_CONTROL = "private, no-cache"
+PAGE_VARY = "Cookie, Accept-Language"
+
 SHED = "consentir.shed"  # scope key: this request was answered 503 by Admission
 SHED_REPORT_SECONDS = 10.0  # at most one line per this many seconds about shed requests
 
@@ -100,8 +105,8 @@ class RequestContext:
                 if (_header(sent, b"content-type") or b"").startswith(b"text/html"):
                     # Pages carry a CSRF token and depend on who asks and in which language.
                     if _header(sent, b"cache-control") is None:
-                        extra.append((b"cache-control", b"private, no-cache"))
-                    extra.append((b"vary", b"Cookie, Accept-Language"))
+                        extra.append((b"cache-control", PAGE_CACHE_CONTROL.encode()))
+                    extra.append((b"vary", PAGE_VARY.encode()))
                 message["headers"] = [*(message.get("headers") or []), *extra]
             await send(message)
 
